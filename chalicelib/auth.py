@@ -1,0 +1,77 @@
+"""The JWT authorizer, and how a view learns who is calling.
+
+Why the authorizer allows every route even for a bad token
+----------------------------------------------------------
+A Chalice built-in authorizer can only say "allow these routes" or raise.
+Allowing no routes is a 403 (API Gateway, ``chalice local`` and the test
+client alike), and raising crashes ``chalice local`` and the test client
+(only deployed API Gateway turns it into a 401). The contract wants 401 with
+``WWW-Authenticate: Bearer`` for every bad token, everywhere.
+
+So the authorizer *authenticates* and the route *enforces*: it checks the
+token (zero DynamoDB calls), and returns a policy for all routes carrying
+either the caller's id or the reason the token was refused. Every protected
+route is registered through ``chalicelib.http.endpoint(authenticated=True)``,
+which attaches this authorizer and answers 401 unless the context names a
+user with an unexpired token. A policy for all routes is also what API
+Gateway's per-token cache needs: it reuses one result for every route.
+
+A request with no ``Authorization`` header at all never reaches the
+authorizer: API Gateway answers it, with the gateway response the deploy
+template shapes into the contract's 401 (``chalicelib.gateway``; the dev
+server and the tests' client in ``devtools/`` apply the same responses).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from chalice.app import AuthRequest, AuthResponse, Blueprint
+
+from chalicelib import errors, security
+
+bp = Blueprint(__name__)
+
+ANONYMOUS = "anonymous"
+BEARER = "bearer"
+
+
+@bp.authorizer(name="jwt_authorizer", ttl_seconds=300)
+def jwt_authorizer(auth_request: AuthRequest) -> AuthResponse:
+    context = authenticate(auth_request.token)
+    principal = str(context.get("user_id", ANONYMOUS))
+    return AuthResponse(routes=["*"], principal_id=principal, context=context)
+
+
+def authenticate(authorization: str | None) -> dict[str, Any]:
+    """The authorizer context for an ``Authorization`` header value."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != BEARER or not token.strip():
+        return {"auth_error": "MalformedAuthorizationHeader"}
+    try:
+        claims = security.decode_access_token(token.strip())
+    except security.InvalidToken as exc:
+        return {"auth_error": str(exc)}
+    return {"user_id": claims["sub"], "expires_at": int(claims["exp"])}
+
+
+def user_id_from_context(context: Mapping[str, Any]) -> int:
+    """The caller's id, or ``NotAuthenticated`` (401).
+
+    The expiry is checked again here because API Gateway caches an
+    authorizer result for its TTL, which may outlive the token.
+    """
+    claims = context.get("authorizer") or {}
+    user_id = claims.get("user_id")
+    expires_at = claims.get("expires_at")
+    if user_id is None or expires_at is None or int(expires_at) <= time.time():
+        raise errors.NotAuthenticated("Could not validate credentials")
+    return int(user_id)
+
+
+def logged_user_id(context: Mapping[str, Any]) -> int | None:
+    """The caller's id for the access log, if the authorizer accepted one."""
+    user_id = (context.get("authorizer") or {}).get("user_id")
+    return int(user_id) if user_id is not None else None

@@ -1,0 +1,272 @@
+"""HTTP plumbing: parse input into models, turn models and errors into responses.
+
+Two layers wrap every request:
+
+* ``endpoint`` wraps each view. Chalice turns an exception raised in a view
+  into its own 500 before any middleware sees it, so this is where domain
+  errors become ``{"detail": ...}`` responses and where an unexpected
+  exception is logged with its trace and answered with a bare 500. It also
+  enforces authentication for protected routes (see ``chalicelib.auth``).
+* ``middleware`` wraps the whole app. It sees every response, including the
+  ones Chalice makes itself (405, 415), rewrites Chalice's ``{"Code",
+  "Message"}`` errors into the contract's shape, adds ``X-Request-Id`` and
+  CORS headers, and writes the one JSON access-log line per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from chalice.app import Blueprint, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import auth, errors
+from chalicelib.settings import get_settings
+
+log = logging.getLogger("movies")
+access_log = logging.getLogger("movies.access")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+View = Callable[..., Response]
+
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
+REDACTED = "********"
+MAX_JSON_DEPTH = 32
+MAX_ID = 2**53 - 1
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+
+
+# ---------------------------------------------------------------- responses
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response from a model, a list of models or plain data."""
+    if isinstance(body, BaseModel):
+        text = body.model_dump_json()
+    elif isinstance(body, list) and body and isinstance(body[0], BaseModel):
+        text = "[" + ",".join(item.model_dump_json() for item in body) + "]"
+    else:
+        text = json.dumps(body, separators=(",", ":"), default=str)
+    return Response(
+        body=text,
+        status_code=status_code,
+        headers={"Content-Type": _JSON, **(headers or {})},
+    )
+
+
+def empty_response(status_code: int = 204, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(body="", status_code=status_code, headers=dict(headers or {}))
+
+
+def error_response(error: errors.ApiError) -> Response:
+    return json_response({"detail": error.detail}, error.status_code, error.headers)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_body(request: Request, model: type[ModelT]) -> ModelT:
+    """Validate the request's JSON (or form) body into ``model``.
+
+    413 over the size limit, 422 for malformed JSON, 422 in FastAPI's list
+    shape for anything the model rejects. Secrets are never echoed back.
+    """
+    raw = request.raw_body or b""
+    if len(raw) > get_settings().max_body_bytes:
+        raise errors.PayloadTooLarge()
+    content_type = (request.headers.get("content-type") or _JSON).split(";")[0].strip().lower()
+    if content_type == _FORM:
+        data: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    else:
+        data = _decode_json(raw)
+    return validate(model, data, location="body")
+
+
+def parse_query(request: Request, model: type[ModelT]) -> ModelT:
+    return validate(model, dict(request.query_params or {}), location="query")
+
+
+def path_id(name: str, raw: str) -> int:
+    """A positive, JavaScript-safe integer id from a path segment, or 422."""
+    if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 16:
+        value = int(raw)
+        if 0 < value <= MAX_ID:
+            return value
+    raise errors.ValidationFailed(
+        [
+            {
+                "type": "int_parsing",
+                "loc": ["path", name],
+                "msg": f"Input should be a positive integer below 2**53 ({MAX_ID})",
+                "input": raw[:100],
+            }
+        ]
+    )
+
+
+def validate(model: type[ModelT], data: Any, *, location: str) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise errors.ValidationFailed(_fastapi_errors(exc, location)) from None
+
+
+def _decode_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise _json_invalid("Request body is empty; expected a JSON document")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _json_invalid(f"JSON decode error: {exc}") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise _json_invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def _json_invalid(message: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(
+        [{"type": "json_invalid", "loc": ["body", 0], "msg": message, "input": {}}]
+    )
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def _fastapi_errors(exc: ValidationError, location: str) -> list[dict[str, Any]]:
+    result = []
+    for error in exc.errors(include_url=False):
+        loc = [location, *error["loc"]]
+        item: dict[str, Any] = {
+            "type": error["type"],
+            "loc": loc,
+            "msg": error["msg"],
+            "input": _redact(error.get("input"), loc),
+        }
+        if "ctx" in error:
+            item["ctx"] = {key: _plain(value) for key, value in error["ctx"].items()}
+        result.append(item)
+    return result
+
+
+def _redact(value: Any, loc: list[Any]) -> Any:
+    if any(part in SECRET_FIELDS for part in loc):
+        return REDACTED
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if key in SECRET_FIELDS else _redact(item, [])
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item, []) for item in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+# ---------------------------------------------------------------- routes
+
+
+def endpoint(
+    bp: Blueprint,
+    path: str,
+    *,
+    methods: list[str],
+    authenticated: bool = False,
+    content_types: list[str] | None = None,
+) -> Callable[[View], View]:
+    """Register ``view`` on ``bp`` at ``path``, guarded and error-mapped.
+
+    ``authenticated`` attaches the JWT authorizer and admits only requests
+    whose token it accepted; the view then gets ``user_id`` as a keyword.
+    """
+
+    def decorator(view: View) -> View:
+        def handler(**path_params: str) -> Response:
+            request = bp.current_request
+            try:
+                if authenticated:
+                    path_params["user_id"] = auth.user_id_from_context(request.context)  # type: ignore[assignment]
+                return view(**path_params)
+            except errors.ApiError as exc:
+                return error_response(exc)
+            except Exception:
+                log.exception("unhandled error in %s %s", request.method, path)
+                return json_response({"detail": "Internal Server Error"}, 500)
+
+        handler.__name__ = view.__name__
+        handler.__doc__ = view.__doc__
+        handler.__wrapped__ = view  # type: ignore[attr-defined]
+        kwargs: dict[str, Any] = {"methods": methods}
+        if authenticated:
+            kwargs["authorizer"] = auth.jwt_authorizer
+        if content_types:
+            kwargs["content_types"] = content_types
+        bp.route(path, **kwargs)(handler)
+        return view
+
+    return decorator
+
+
+# ---------------------------------------------------------------- middleware
+
+
+def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    started = time.perf_counter()
+    request_id = _request_id(event)
+    response = get_response(event)
+    response = _contract_shaped(response)
+    response.headers["X-Request-Id"] = request_id
+    origin = get_settings().cors_allow_origin
+    if origin:
+        response.headers.setdefault("Access-Control-Allow-Origin", origin)
+    access_log.info(
+        json.dumps(
+            {
+                "request_id": request_id,
+                "method": event.method,
+                "route": event.context.get("resourcePath"),
+                "status": response.status_code,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                "user_id": auth.logged_user_id(event.context),
+            },
+            separators=(",", ":"),
+        )
+    )
+    return response
+
+
+def _request_id(request: Request) -> str:
+    supplied = request.headers.get("x-request-id")
+    if supplied and _REQUEST_ID.match(supplied):
+        return supplied
+    return str(request.context.get("requestId") or uuid.uuid4())
+
+
+def _contract_shaped(response: Response) -> Response:
+    """Rewrite Chalice's own ``{"Code", "Message"}`` errors as ``{"detail"}``."""
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        detail = "Internal Server Error" if response.status_code >= 500 else body["Message"]
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return json_response({"detail": detail}, response.status_code, headers)
+    return response

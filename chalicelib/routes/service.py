@@ -1,0 +1,15 @@
+"""Service endpoints: health."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.http import endpoint, json_response
+from chalicelib.schemas import HealthStatus
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/health", methods=["GET"])
+def health() -> Response:
+    return json_response(HealthStatus())

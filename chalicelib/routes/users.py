@@ -1,0 +1,84 @@
+"""Signup, login and the caller's own profile."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import errors, security
+from chalicelib.http import endpoint, json_response, parse_body
+from chalicelib.schemas import Message
+from chalicelib.schemas.users import (
+    LoginRequest,
+    PasswordChange,
+    Token,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+from chalicelib.storage import users
+from chalicelib.storage.table import UserItem
+
+bp = Blueprint(__name__)
+
+FORM_OR_JSON = ["application/x-www-form-urlencoded", "application/json"]
+
+
+@endpoint(bp, "/signup", methods=["POST"])
+def signup() -> Response:
+    body = parse_body(bp.current_request, UserCreate)
+    fields = body.model_dump(exclude={"password"})
+    user = users.create_user(fields, security.hash_password(body.password))
+    return json_response(_public(user))
+
+
+@endpoint(bp, "/login", methods=["POST"], content_types=FORM_OR_JSON)
+def login() -> Response:
+    body = parse_body(bp.current_request, LoginRequest)
+    credentials = users.find_credentials(body.username)
+    password_hash = credentials.password_hash if credentials else None
+    if not security.verify_password(body.password, password_hash) or credentials is None:
+        raise errors.InvalidCredentials()
+    token, expires_in = security.issue_access_token(credentials.user_id)
+    return json_response(Token(access_token=token, expires_in=expires_in))
+
+
+@endpoint(bp, "/users/me", methods=["GET"], authenticated=True)
+def read_me(user_id: int) -> Response:
+    return json_response(_public(_existing(user_id)))
+
+
+@endpoint(bp, "/users/me", methods=["PUT"], authenticated=True)
+def update_me(user_id: int) -> Response:
+    changes = parse_body(bp.current_request, UserUpdate).changes()
+    return json_response(_public(users.update_profile(user_id, changes)))
+
+
+@endpoint(bp, "/users/me/password", methods=["PUT"], authenticated=True)
+def change_password(user_id: int) -> Response:
+    body = parse_body(bp.current_request, PasswordChange)
+    user = _existing(user_id)
+    if not security.verify_password(body.current_password, user.password_hash):
+        raise errors.BadRequest("Current password is incorrect")
+    users.change_password(user, security.hash_password(body.new_password))
+    return json_response(Message())
+
+
+def _existing(user_id: int) -> UserItem:
+    """The caller's user item; a valid token for a user that is gone is a 401."""
+    user = users.get_user(user_id)
+    if user is None:
+        raise errors.NotAuthenticated("Could not validate credentials")
+    return user
+
+
+def _public(user: UserItem) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        phone_number=user.phone_number,
+        email=user.email,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )

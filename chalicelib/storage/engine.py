@@ -1,0 +1,212 @@
+"""The shared machinery: the connection, ids, and transactions that retry.
+
+Transactions are the only multi-item writes. ``Transaction`` labels every
+action, so a cancelled transaction says *which* condition failed
+(``ConditionFailed.labels``) instead of a list index. ``commit`` retries
+what DynamoDB asks to be retried (``TransactionConflict``, throttling) with
+full-jitter backoff, resending the same ``ClientRequestToken`` so a commit
+that did land before a timeout is not applied twice.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection, TableConnection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import errors
+from chalicelib.settings import get_settings
+from chalicelib.storage.table import TableItem, configure
+
+T = TypeVar("T")
+
+ID_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+ID_RANDOM_BITS = 12
+MAX_ATTEMPTS = 6
+BASE_DELAY_SECONDS = 0.025
+MAX_DELAY_SECONDS = 0.5
+RETRYABLE_REASONS = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
+RETRYABLE_ERRORS = frozenset(
+    {
+        "TransactionInProgressException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+sleep: Callable[[float], None] = time.sleep
+
+
+@lru_cache(maxsize=1)
+def table_connection() -> TableConnection:
+    """The one connection every model and transaction uses (built on first use)."""
+    return configure(get_settings())
+
+
+def connection() -> Connection:
+    return table_connection().connection
+
+
+def reset() -> None:
+    """Forget the connection, so the next call reads the settings again (tests)."""
+    table_connection.cache_clear()
+
+
+def new_id() -> int:
+    """A time-ordered id below 2**53: 41 bits of milliseconds, 12 random bits.
+
+    No shared counter item (which every create would write); a clash is
+    possible only within one millisecond (1 in 4,096) and is caught by the
+    ``attribute_not_exists`` condition on the write, which retries.
+    """
+    millis = int(time.time() * 1000) - ID_EPOCH_MS
+    return (millis << ID_RANDOM_BITS) | secrets.randbits(ID_RANDOM_BITS)
+
+
+class ConditionFailed(Exception):
+    """A transaction was cancelled because these labelled conditions failed."""
+
+    def __init__(self, labels: set[str]) -> None:
+        self.labels = labels
+        super().__init__(", ".join(sorted(labels)))
+
+
+@dataclass
+class Transaction:
+    """A TransactWrite whose actions carry names.
+
+    DynamoDB reports cancellation reasons in request order, and PynamoDB
+    orders the request as condition checks, deletes, puts, updates; the
+    labels are kept in that same order.
+    """
+
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _checks: list[tuple[str, Callable[[TransactWrite], None]]] = field(default_factory=list)
+    _deletes: list[tuple[str, Callable[[TransactWrite], None]]] = field(default_factory=list)
+    _puts: list[tuple[str, Callable[[TransactWrite], None]]] = field(default_factory=list)
+    _updates: list[tuple[str, Callable[[TransactWrite], None]]] = field(default_factory=list)
+
+    def check(
+        self, label: str, model: type[TableItem], key: tuple[str, str], condition: Condition
+    ) -> None:
+        self._checks.append((label, lambda tx: tx.condition_check(model, *key, condition=condition)))
+
+    def delete(self, label: str, item: TableItem, condition: Condition | None = None) -> None:
+        self._deletes.append((label, lambda tx: tx.delete(item, condition=condition)))
+
+    def put(self, label: str, item: TableItem, condition: Condition | None = None) -> None:
+        self._puts.append((label, lambda tx: tx.save(item, condition=condition)))
+
+    def update(
+        self,
+        label: str,
+        item: TableItem,
+        actions: list[Action],
+        condition: Condition | None = None,
+    ) -> None:
+        self._updates.append(
+            (label, lambda tx: tx.update(item, actions=actions, condition=condition))
+        )
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self._checks + self._deletes + self._puts + self._updates]
+
+    def commit(self) -> None:
+        """Write all actions or none; ``ConditionFailed`` names the failed ones."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                with TransactWrite(connection=connection(), client_request_token=self.token) as tx:
+                    for _, add in self._checks + self._deletes + self._puts + self._updates:
+                        add(tx)
+                return
+            except TransactWriteError as exc:
+                failed = self._failed_labels(exc)
+                if failed:
+                    raise ConditionFailed(failed) from exc
+                if not _retryable(exc) or attempt == MAX_ATTEMPTS - 1:
+                    raise _unavailable_or(exc) from exc
+                backoff(attempt)
+
+    def _failed_labels(self, exc: TransactWriteError) -> set[str]:
+        reasons = exc.cancellation_reasons or []
+        return {
+            label
+            for label, reason in zip(self.labels, reasons, strict=False)
+            if reason is not None and reason.code == "ConditionalCheckFailed"
+        }
+
+
+def backoff(attempt: int) -> None:
+    """Sleep a random time up to an exponentially growing cap (full jitter)."""
+    sleep(random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)))
+
+
+def _retryable(exc: TransactWriteError) -> bool:
+    if exc.cause_response_code in RETRYABLE_ERRORS:
+        return True
+    reasons = exc.cancellation_reasons or []
+    return any(reason is not None and reason.code in RETRYABLE_REASONS for reason in reasons)
+
+
+def _unavailable_or(exc: TransactWriteError) -> Exception:
+    if _retryable(exc):
+        return errors.ServiceUnavailable()
+    return exc
+
+
+def with_fresh_ids(attempt: Callable[[], T], *, clash_label: str, tries: int = 3) -> T:
+    """Run ``attempt`` again if its new id clashed with an existing item."""
+    for remaining in range(tries, 0, -1):
+        try:
+            return attempt()
+        except ConditionFailed as exc:
+            if exc.labels != {clash_label} or remaining == 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def optimistic(attempt: Callable[[], T], *, tries: int = MAX_ATTEMPTS) -> T:
+    """Re-run a read-then-write ``attempt`` whose guard lost a race.
+
+    ``attempt`` raises ``RaceLost`` when a condition that pinned what it read
+    failed: something changed in between, so read again and retry.
+    """
+    for try_number in range(tries):
+        try:
+            return attempt()
+        except RaceLost:
+            backoff(try_number)
+    raise errors.ServiceUnavailable()
+
+
+class RaceLost(Exception):
+    """What a read-then-write read was changed before the write landed."""
+
+
+def item_or_none(model: type[TableItem], key: tuple[str, str]) -> Any:
+    """A consistent GetItem of ``key``, as ``model``, or ``None``."""
+    try:
+        return model.get(*key, consistent_read=True)
+    except model.DoesNotExist:
+        return None

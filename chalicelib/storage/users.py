@@ -1,0 +1,160 @@
+"""Users, and the marker items that keep usernames and e-mails unique."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.storage.engine import (
+    ConditionFailed,
+    RaceLost,
+    Transaction,
+    item_or_none,
+    new_id,
+    optimistic,
+    with_fresh_ids,
+)
+from chalicelib.storage.table import EmailItem, TableItem, UserItem, UsernameItem, utcnow
+
+PROFILE_FIELDS = ("username", "first_name", "last_name", "phone_number", "email")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user_id: int
+    password_hash: str
+
+
+def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
+    """Store a new user and claim its username and e-mail, all or nothing.
+
+    One transaction: the user plus two marker items, each written only if
+    absent. Two signups racing for one name: exactly one commits.
+    """
+
+    def attempt() -> UserItem:
+        user_id = new_id()
+        now = utcnow()
+        user = UserItem(
+            *UserItem.key(user_id),
+            id=user_id,
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        tx = Transaction()
+        tx.put("user", user, condition=UserItem.pk.does_not_exist())
+        _claim(tx, UsernameItem, "username", fields["username"], user_id, password_hash)
+        _claim(tx, EmailItem, "email", fields["email"], user_id, password_hash)
+        _commit_claims(tx)
+        return user
+
+    return with_fresh_ids(attempt, clash_label="user")
+
+
+def get_user(user_id: int) -> UserItem | None:
+    user: UserItem | None = item_or_none(UserItem, UserItem.key(user_id))
+    return user
+
+
+def find_credentials(login: str) -> Credentials | None:
+    """Who ``login`` (a username or an e-mail) names, and their hash: one GetItem.
+
+    Usernames cannot contain ``@``, so the two namespaces never overlap.
+    """
+    marker: type[UsernameItem] | type[EmailItem] = EmailItem if "@" in login else UsernameItem
+    item = item_or_none(marker, marker.key(login))
+    if item is None:
+        return None
+    return Credentials(user_id=int(item.user_id), password_hash=str(item.password_hash))
+
+
+def update_profile(user_id: int, changes: dict[str, Any]) -> UserItem:
+    """Apply ``changes``; move the username/e-mail markers if those change.
+
+    Read the user, then one transaction that is conditional on the user not
+    having changed since (``updated_at``), claims any new name with
+    ``attribute_not_exists`` and releases the old one. Two calls.
+    """
+
+    def attempt() -> UserItem:
+        user = get_user(user_id)
+        if user is None:
+            raise errors.UserNotFound()
+        if not changes:
+            return user
+        seen = user.updated_at
+        tx = Transaction()
+        for field, marker in (("username", UsernameItem), ("email", EmailItem)):
+            new_value = changes.get(field)
+            old_value = getattr(user, field)
+            if new_value is not None and new_value.lower() != old_value.lower():
+                _claim(tx, marker, field, new_value, user_id, user.password_hash)
+                old_marker = marker(*marker.key(old_value))
+                tx.delete(f"release_{field}", old_marker, marker.user_id == user_id)
+        now = utcnow()
+        actions = [getattr(UserItem, name).set(value) for name, value in changes.items()]
+        actions.append(UserItem.updated_at.set(now))
+        tx.update("user", user, actions, condition=UserItem.updated_at == seen)
+        try:
+            _commit_claims(tx)
+        except ConditionFailed as exc:
+            raise RaceLost() from exc
+        for name, value in changes.items():
+            setattr(user, name, value)
+        user.updated_at = now
+        return user
+
+    return optimistic(attempt)
+
+
+def change_password(user: UserItem, password_hash: str) -> None:
+    """Replace the hash on the user and on both markers, if it is still the one read.
+
+    The caller has read ``user`` and checked the current password against
+    it; the condition makes a concurrent change of password lose cleanly.
+    """
+    tx = Transaction()
+    tx.update(
+        "user",
+        user,
+        [UserItem.password_hash.set(password_hash), UserItem.updated_at.set(utcnow())],
+        condition=UserItem.password_hash == user.password_hash,
+    )
+    for marker, value in ((UsernameItem, user.username), (EmailItem, user.email)):
+        tx.update(
+            marker.__name__,
+            marker(*marker.key(value)),
+            [marker.password_hash.set(password_hash)],
+            condition=marker.user_id == user.id,
+        )
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        raise errors.Conflict("The password was changed by another request; try again") from exc
+
+
+def _claim(
+    tx: Transaction,
+    marker: type[UsernameItem] | type[EmailItem],
+    label: str,
+    value: str,
+    user_id: int,
+    password_hash: str,
+) -> None:
+    item: TableItem = marker(*marker.key(value), user_id=user_id, password_hash=password_hash)
+    tx.put(label, item, condition=marker.pk.does_not_exist())
+
+
+def _commit_claims(tx: Transaction) -> None:
+    """Commit; a failed claim becomes the contract's 409."""
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        if "username" in exc.labels:
+            raise errors.UsernameTaken() from exc
+        if "email" in exc.labels:
+            raise errors.EmailTaken() from exc
+        raise
