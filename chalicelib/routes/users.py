@@ -6,13 +6,13 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import errors, security
 from chalicelib.http import endpoint, json_response, parse_body
+from chalicelib.presenters import public_user
 from chalicelib.schemas import Message
 from chalicelib.schemas.users import (
     LoginRequest,
     PasswordChange,
     Token,
     UserCreate,
-    UserPublic,
     UserUpdate,
 )
 from chalicelib.storage import users
@@ -28,7 +28,7 @@ def signup() -> Response:
     body = parse_body(bp.current_request, UserCreate)
     fields = body.model_dump(exclude={"password"})
     user = users.create_user(fields, security.hash_password(body.password))
-    return json_response(_public(user))
+    return json_response(public_user(user))
 
 
 @endpoint(bp, "/login", methods=["POST"], content_types=FORM_OR_JSON)
@@ -44,13 +44,13 @@ def login() -> Response:
 
 @endpoint(bp, "/users/me", methods=["GET"], authenticated=True)
 def read_me(user_id: int) -> Response:
-    return json_response(_public(_existing(user_id)))
+    return json_response(public_user(_existing(user_id)))
 
 
 @endpoint(bp, "/users/me", methods=["PUT"], authenticated=True)
 def update_me(user_id: int) -> Response:
     changes = parse_body(bp.current_request, UserUpdate).changes()
-    return json_response(_public(users.update_profile(user_id, changes)))
+    return json_response(public_user(users.update_profile(user_id, changes)))
 
 
 @endpoint(bp, "/users/me/password", methods=["PUT"], authenticated=True)
@@ -69,16 +69,3 @@ def _existing(user_id: int) -> UserItem:
     if user is None:
         raise errors.NotAuthenticated("Could not validate credentials")
     return user
-
-
-def _public(user: UserItem) -> UserPublic:
-    return UserPublic(
-        id=user.id,
-        username=user.username,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        phone_number=user.phone_number,
-        email=user.email,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-    )

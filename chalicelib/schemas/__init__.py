@@ -9,9 +9,12 @@ password hash can never leak into one by accident.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Literal
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from chalicelib.errors import ValidationFailed
 
 MAX_ID = 2**53 - 1
 
@@ -26,6 +29,26 @@ Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str)]
 
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+def sent_fields(model: BaseModel, *, not_null: Iterable[str]) -> dict[str, Any]:
+    """The fields the client sent, for a partial update; 422 if one that must
+    keep a value was sent as ``null``."""
+    sent = model.model_dump(exclude_unset=True)
+    nulls = [name for name in not_null if name in sent and sent[name] is None]
+    if nulls:
+        raise ValidationFailed(
+            [
+                {
+                    "type": "string_type",
+                    "loc": ["body", name],
+                    "msg": "Input should be a valid string",
+                    "input": None,
+                }
+                for name in nulls
+            ]
+        )
+    return sent
 
 
 class ResponseModel(BaseModel):

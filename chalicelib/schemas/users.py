@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from chalicelib.schemas import RequestModel, ResponseModel, Timestamp
+from chalicelib.schemas import RequestModel, ResponseModel, Timestamp, sent_fields
 
 PASSWORD_MIN_BYTES = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt's limit, kept so a hash can move between schemes
@@ -30,26 +30,11 @@ def _phone(value: str) -> str:
     return compact
 
 
-def _not_blank(value: str) -> str:
-    if not value:
-        raise ValueError("Must not be blank")
-    return value
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 Username = Annotated[
     str,
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$"),
 ]
-PersonName = Annotated[
-    str,
-    BeforeValidator(_strip),
-    StringConstraints(max_length=50),
-    AfterValidator(_not_blank),
-]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(_phone)]
 Email = Annotated[EmailStr, Field(max_length=254)]
 Password = Annotated[str, Field(max_length=200), AfterValidator(_password_bytes)]
@@ -73,24 +58,8 @@ class UserUpdate(RequestModel):
     phone_number: PhoneNumber | None = None
     email: Email | None = None
 
-    def changes(self) -> dict[str, str]:
-        sent = self.model_dump(exclude_unset=True)
-        nulls = [name for name, value in sent.items() if value is None]
-        if nulls:
-            from chalicelib.errors import ValidationFailed
-
-            raise ValidationFailed(
-                [
-                    {
-                        "type": "string_type",
-                        "loc": ["body", name],
-                        "msg": "Input should be a valid string",
-                        "input": None,
-                    }
-                    for name in nulls
-                ]
-            )
-        return sent
+    def changes(self) -> dict[str, Any]:
+        return sent_fields(self, not_null=type(self).model_fields)
 
 
 class PasswordChange(RequestModel):

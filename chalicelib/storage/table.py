@@ -184,6 +184,11 @@ class MovieItem(TableItem, discriminator="movie"):
     def key(cls, movie_id: int) -> tuple[str, str]:
         return f"MOVIE#{movie_id}", cls.SK
 
+    def average_rating(self) -> float | None:
+        """The mean rating to two decimals, from the counters (``None``: unrated)."""
+        count = int(self.rating_count or 0)
+        return round(int(self.rating_sum or 0) / count, 2) if count else None
+
     @staticmethod
     def owner_partition(user_id: int) -> str:
         return f"OWNER#{user_id}"

@@ -1,0 +1,74 @@
+"""Storage items to response models, field by field and on purpose.
+
+They are not the same thing: items carry keys, counters and hashes that no
+response may show, and responses carry derived values (an average, a
+tombstone's text) that no item stores.
+"""
+
+from __future__ import annotations
+
+from chalicelib.schemas.comments import CommentPublic
+from chalicelib.schemas.movies import MoviePublic
+from chalicelib.schemas.ratings import RatingPublic
+from chalicelib.schemas.users import UserPublic
+from chalicelib.storage.comments import CommentNode
+from chalicelib.storage.table import CommentItem, MovieItem, RatingItem, UserItem
+
+TOMBSTONE_TEXT = "[deleted]"
+
+
+def public_user(user: UserItem) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        phone_number=user.phone_number,
+        email=user.email,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
+def public_movie(movie: MovieItem) -> MoviePublic:
+    return MoviePublic(
+        id=movie.id,
+        title=movie.title,
+        description=movie.description,
+        release_date=movie.release_date,
+        user_id=movie.user_id,
+        average_rating=movie.average_rating(),
+        rating_count=int(movie.rating_count or 0),
+        created_at=movie.created_at,
+        updated_at=movie.updated_at,
+    )
+
+
+def public_rating(rating: RatingItem) -> RatingPublic:
+    return RatingPublic(
+        id=rating.id,
+        movie_id=rating.movie_id,
+        user_id=rating.user_id,
+        rating=rating.rating,
+        created_at=rating.created_at,
+        updated_at=rating.updated_at,
+    )
+
+
+def public_comment(comment: CommentItem, replies: list[CommentPublic] | None = None) -> CommentPublic:
+    deleted = bool(comment.deleted)
+    return CommentPublic(
+        id=comment.id,
+        movie_id=comment.movie_id,
+        user_id=None if deleted else comment.user_id,
+        parent_comment_id=comment.parent_comment_id,
+        comment_text=TOMBSTONE_TEXT if deleted else comment.comment_text,
+        created_at=comment.created_at,
+        updated_at=comment.updated_at,
+        deleted=deleted,
+        replies=replies or [],
+    )
+
+
+def public_thread(node: CommentNode) -> CommentPublic:
+    return public_comment(node.comment, [public_thread(reply) for reply in node.replies])
