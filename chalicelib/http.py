@@ -82,7 +82,8 @@ def parse_body(request: Request, model: type[ModelT]) -> ModelT:
     413 over the size limit, 422 for malformed JSON, 422 in FastAPI's list
     shape for anything the model rejects. Secrets are never echoed back.
     """
-    raw = request.raw_body or b""
+    raw_body = request.raw_body or b""
+    raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
     if len(raw) > get_settings().max_body_bytes:
         raise errors.PayloadTooLarge()
     content_type = (request.headers.get("content-type") or _JSON).split(";")[0].strip().lower()
@@ -258,7 +259,7 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
 def _request_id(request: Request) -> str:
     supplied = request.headers.get("x-request-id")
     if supplied and _REQUEST_ID.match(supplied):
-        return supplied
+        return str(supplied)
     return str(request.context.get("requestId") or uuid.uuid4())
 
 
@@ -267,6 +268,10 @@ def _contract_shaped(response: Response) -> Response:
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         detail = "Internal Server Error" if response.status_code >= 500 else body["Message"]
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() != "content-type" and isinstance(value, str)
+        }
         return json_response({"detail": detail}, response.status_code, headers)
     return response

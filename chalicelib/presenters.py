@@ -7,6 +7,8 @@ tombstone's text) that no item stores.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from chalicelib.schemas.comments import CommentPublic
 from chalicelib.schemas.movies import MoviePublic
 from chalicelib.schemas.ratings import RatingPublic
@@ -35,13 +37,17 @@ def public_movie(movie: MovieItem) -> MoviePublic:
         id=movie.id,
         title=movie.title,
         description=movie.description,
-        release_date=movie.release_date,
+        release_date=release_date(movie),
         user_id=movie.user_id,
         average_rating=movie.average_rating(),
-        rating_count=int(movie.rating_count or 0),
+        rating_count=movie.rating_count or 0,
         created_at=movie.created_at,
         updated_at=movie.updated_at,
     )
+
+
+def release_date(movie: MovieItem) -> dt.date | None:
+    return dt.date.fromisoformat(movie.release_date) if movie.release_date else None
 
 
 def public_rating(rating: RatingItem) -> RatingPublic:
@@ -55,7 +61,9 @@ def public_rating(rating: RatingItem) -> RatingPublic:
     )
 
 
-def public_comment(comment: CommentItem, replies: list[CommentPublic] | None = None) -> CommentPublic:
+def public_comment(
+    comment: CommentItem, replies: list[CommentPublic] | None = None
+) -> CommentPublic:
     deleted = bool(comment.deleted)
     return CommentPublic(
         id=comment.id,

@@ -51,7 +51,7 @@ def _password_context() -> CryptContext:
 
 
 def hash_password(password: str) -> str:
-    return _password_context().hash(password)
+    return str(_password_context().hash(password))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
@@ -69,7 +69,7 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    return _password_context().hash("not-a-real-password-but-the-same-cost")
+    return str(_password_context().hash("not-a-real-password-but-the-same-cost"))
 
 
 # ---------------------------------------------------------------- tokens
@@ -91,9 +91,10 @@ def signing_key() -> str:
 
 
 def _read_ssm_secure_string(name: str) -> str:
-    import boto3
+    from botocore.session import get_session
 
-    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    client = get_session().create_client("ssm", region_name=get_settings().region)
+    response = client.get_parameter(Name=name, WithDecryption=True)
     return str(response["Parameter"]["Value"])
 
 

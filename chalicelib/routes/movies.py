@@ -5,17 +5,24 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import empty_response, endpoint, json_response, parse_body, parse_query, path_id
+from chalicelib.http import (
+    empty_response,
+    endpoint,
+    json_response,
+    parse_body,
+    parse_query,
+    path_id,
+)
+from chalicelib.presenters import public_movie, public_rating, public_thread, release_date
 from chalicelib.schemas.movies import (
     DeletedMovie,
     MovieCreate,
-    MovieDetail,
     MovieDeleted,
+    MovieDetail,
     MovieList,
     MoviePublic,
     MovieUpdate,
 )
-from chalicelib.presenters import public_movie, public_rating, public_thread
 from chalicelib.schemas.pages import OffsetPage
 from chalicelib.storage import movies
 from chalicelib.storage.pages import Page
@@ -83,7 +90,7 @@ def delete_movie_seed(movie_id: str, user_id: int) -> Response:
         id=movie.id,
         title=movie.title,
         description=movie.description,
-        release_date=movie.release_date,
+        release_date=release_date(movie),
         user_id=movie.user_id,
     )
     return json_response(MovieDeleted(data=deleted))

@@ -8,8 +8,8 @@ password hash can never leak into one by accident.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
@@ -20,7 +20,7 @@ MAX_ID = 2**53 - 1
 
 
 def _iso_utc(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str)]

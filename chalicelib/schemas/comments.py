@@ -8,7 +8,6 @@ from pydantic import Field, StringConstraints
 
 from chalicelib.schemas import RequestModel, ResponseModel, Timestamp
 
-
 CommentText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)
 ]

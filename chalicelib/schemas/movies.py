@@ -11,7 +11,6 @@ from chalicelib.schemas import RequestModel, ResponseModel, Timestamp, sent_fiel
 from chalicelib.schemas.comments import CommentPublic
 from chalicelib.schemas.ratings import RatingPublic
 
-
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
 

@@ -14,7 +14,7 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -109,7 +109,9 @@ class Transaction:
     def check(
         self, label: str, model: type[TableItem], key: tuple[str, str], condition: Condition
     ) -> None:
-        self._checks.append((label, lambda tx: tx.condition_check(model, *key, condition=condition)))
+        self._checks.append(
+            (label, lambda tx: tx.condition_check(model, *key, condition=condition))
+        )
 
     def delete(self, label: str, item: TableItem, condition: Condition | None = None) -> None:
         self._deletes.append((label, lambda tx: tx.delete(item, condition=condition)))
@@ -121,11 +123,11 @@ class Transaction:
         self,
         label: str,
         item: TableItem,
-        actions: list[Action],
+        actions: Sequence[Action],
         condition: Condition | None = None,
     ) -> None:
         self._updates.append(
-            (label, lambda tx: tx.update(item, actions=actions, condition=condition))
+            (label, lambda tx: tx.update(item, actions=list(actions), condition=condition))
         )
 
     @property

@@ -105,7 +105,9 @@ def delete_movie(movie_id: int, user_id: int) -> MovieItem:
 
 def list_movies(*, limit: int, offset: int, start_key: Key | None) -> Page[MovieItem]:
     """All movies, newest first (GSI1)."""
-    return _page(MovieItem.by_all_movies, ALL_MOVIES, ("gsi1pk", "gsi1sk"), limit, offset, start_key)
+    return _page(
+        MovieItem.by_all_movies, ALL_MOVIES, ("gsi1pk", "gsi1sk"), limit, offset, start_key
+    )
 
 
 def list_owner_movies(

@@ -10,18 +10,19 @@ access-pattern table.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     DiscriminatorAttribute,
-    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import TableConnection
+from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -32,12 +33,24 @@ ALL_MOVIES = "MOVIES"
 MAX_COMMENT_DEPTH = 32  # a reply path of 33 ids still fits DynamoDB's 1,024-byte sort key
 
 
+class IntegerAttribute(Attribute[int]):
+    """A DynamoDB number that is always a Python ``int`` (ids, counters, ratings)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: int) -> str:
+        return str(int(value))
+
+    def deserialize(self, value: str) -> int:
+        return int(value)
+
+
 def padded(value: int) -> str:
     return f"{value:0{ID_WIDTH}d}"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ByAllMovies(GlobalSecondaryIndex["TableItem"]):
@@ -108,7 +121,7 @@ class TableItem(Model):
 class UserItem(TableItem, discriminator="user"):
     """A user's profile. ``pk = USER#<id>``, ``sk = PROFILE``."""
 
-    id = NumberAttribute()
+    id = IntegerAttribute()
     username = UnicodeAttribute()
     email = UnicodeAttribute()
     first_name = UnicodeAttribute()
@@ -131,7 +144,7 @@ class UsernameItem(TableItem, discriminator="username"):
     by login: the password hash is copied here so login is one GetItem.
     """
 
-    user_id = NumberAttribute()
+    user_id = IntegerAttribute()
     password_hash = UnicodeAttribute()
 
     @staticmethod
@@ -142,7 +155,7 @@ class UsernameItem(TableItem, discriminator="username"):
 class EmailItem(TableItem, discriminator="email"):
     """Claims an e-mail address (lower-cased); the same role as ``UsernameItem``."""
 
-    user_id = NumberAttribute()
+    user_id = IntegerAttribute()
     password_hash = UnicodeAttribute()
 
     @staticmethod
@@ -153,8 +166,8 @@ class EmailItem(TableItem, discriminator="email"):
 class LoginThrottleItem(TableItem, discriminator="login_throttle"):
     """Failed logins for one login name, forgotten by TTL."""
 
-    failures = NumberAttribute(default=0)
-    locked_until = NumberAttribute(null=True)
+    failures = IntegerAttribute(default=0)
+    locked_until = IntegerAttribute(null=True)
 
     @staticmethod
     def key(login: str) -> tuple[str, str]:
@@ -167,15 +180,15 @@ class LoginThrottleItem(TableItem, discriminator="login_throttle"):
 class MovieItem(TableItem, discriminator="movie"):
     """A movie and its rating counters. ``pk = MOVIE#<id>``, ``sk = MOVIE``."""
 
-    id = NumberAttribute()
-    user_id = NumberAttribute()
+    id = IntegerAttribute()
+    user_id = IntegerAttribute()
     title = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
     release_date = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    rating_count = NumberAttribute(default=0)
-    rating_sum = NumberAttribute(default=0)
+    rating_count = IntegerAttribute(default=0)
+    rating_sum = IntegerAttribute(default=0)
 
     SK: ClassVar[str] = "MOVIE"
     LSI_SK: ClassVar[str] = "RATING#~"
@@ -186,8 +199,8 @@ class MovieItem(TableItem, discriminator="movie"):
 
     def average_rating(self) -> float | None:
         """The mean rating to two decimals, from the counters (``None``: unrated)."""
-        count = int(self.rating_count or 0)
-        return round(int(self.rating_sum or 0) / count, 2) if count else None
+        count = self.rating_count or 0
+        return round((self.rating_sum or 0) / count, 2) if count else None
 
     @staticmethod
     def owner_partition(user_id: int) -> str:
@@ -222,10 +235,10 @@ class RatingItem(TableItem, discriminator="rating"):
     ``lsi1sk = RATING#<updated ms>#<user>`` orders them newest first.
     """
 
-    id = NumberAttribute()
-    movie_id = NumberAttribute()
-    user_id = NumberAttribute()
-    rating = NumberAttribute()
+    id = IntegerAttribute()
+    movie_id = IntegerAttribute()
+    user_id = IntegerAttribute()
+    rating = IntegerAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
@@ -254,15 +267,15 @@ class CommentItem(TableItem, discriminator="comment"):
     just before all of them.
     """
 
-    id = NumberAttribute()
-    movie_id = NumberAttribute()
-    user_id = NumberAttribute(null=True)
-    parent_comment_id = NumberAttribute(null=True)
+    id = IntegerAttribute()
+    movie_id = IntegerAttribute()
+    user_id = IntegerAttribute(null=True)
+    parent_comment_id = IntegerAttribute(null=True)
     comment_text = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     deleted = BooleanAttribute(default=False)
-    reply_count = NumberAttribute(default=0)
+    reply_count = IntegerAttribute(default=0)
 
     PREFIX: ClassVar[str] = "MOVIE#C#"
 
@@ -281,12 +294,18 @@ class CommentRefItem(TableItem, discriminator="comment_ref"):
     """Where comment ``<id>`` lives: ``pk = COMMENT#<id>``, ``sk = REF``.
 
     Written in the same transaction as the comment, so a reply or an edit
-    right after finds it with a consistent GetItem (a GSI could lag).
+    right after finds it with a consistent GetItem (a GSI could lag). It
+    mirrors what a write must decide before it is sent: the author
+    (``user_id``), ``deleted`` and ``reply_count``. Every transaction that
+    changes them on the comment changes them here too, so delete chooses
+    between a tombstone and a removal from this one read.
     """
 
-    movie_id = NumberAttribute()
+    movie_id = IntegerAttribute()
     comment_sk = UnicodeAttribute()
-    user_id = NumberAttribute(null=True)
+    user_id = IntegerAttribute(null=True)
+    reply_count = IntegerAttribute(default=0)
+    deleted = BooleanAttribute(default=False)
 
     @staticmethod
     def key(comment_id: int) -> tuple[str, str]:

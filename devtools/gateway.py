@@ -1,0 +1,112 @@
+"""API Gateway's gateway responses, emulated for ``chalice local`` and the test client.
+
+Chalice's ``LocalGateway`` answers requests that never reach the app by raising
+``LocalGatewayException`` subclasses with API Gateway's default bodies. The
+deployed API replaces those with the responses defined in
+``chalicelib.gateway``; ``ContractGateway`` does the same locally, so the dev
+server and the tests see what clients of the deployed API see.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, LocalGateway, LocalGatewayException
+from chalice.test import Client, TestHTTPClient
+
+from chalicelib import gateway
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def gateway_response_for(error: LocalGatewayException) -> gateway.GatewayResponse:
+    """The contract's response for what Chalice's local gateway raised."""
+    error_type = error.headers.get("x-amzn-ErrorType")
+    if error.CODE == 401:
+        return gateway.UNAUTHORIZED
+    if error.CODE == 403 and error_type == "UnauthorizedException":
+        return gateway.MISSING_AUTHENTICATION_TOKEN
+    if error.CODE == 403 and error_type == "AccessDeniedException":
+        return gateway.ACCESS_DENIED
+    return gateway.DEFAULT_5XX
+
+
+def render(response: gateway.GatewayResponse, request_id: str | None = None) -> dict[str, Any]:
+    """A Lambda-proxy-shaped response dict for a gateway response."""
+    headers = {
+        **response.headers,
+        "Content-Type": "application/json",
+        "X-Request-Id": request_id or str(uuid.uuid4()),
+    }
+    origin = os.environ.get("CORS_ALLOW_ORIGIN")
+    if origin:
+        headers["Access-Control-Allow-Origin"] = origin
+    return {
+        "statusCode": response.status_code,
+        "headers": headers,
+        "multiValueHeaders": {},
+        "body": response.body().decode(),
+    }
+
+
+class ContractGateway(LocalGateway):
+    """``LocalGateway`` that answers with the contract's gateway responses."""
+
+    def handle_request(
+        self, method: str, path: str, headers: dict[str, Any], body: bytes | None
+    ) -> dict[str, Any]:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except LocalGatewayException as error:
+            return render(gateway_response_for(error), error.headers.get("x-amzn-RequestId"))
+
+
+class ContractRequestHandler(ChaliceRequestHandler):
+    """``chalice local``'s request handler, routed through ``ContractGateway``."""
+
+    def __init__(
+        self,
+        request: Any,
+        client_address: tuple[str, int],
+        server: HTTPServer,
+        app_object: Chalice,
+        config: Config,
+    ) -> None:
+        # ChaliceRequestHandler.__init__ would build a plain LocalGateway and then
+        # serve the request at once, so set ours first and skip its __init__.
+        self.local_gateway = ContractGateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+
+class ContractHTTPClient(TestHTTPClient):
+    """Chalice's test HTTP client, routed through ``ContractGateway``."""
+
+    def __init__(self, app: Chalice, config: Config) -> None:
+        super().__init__(app, config)
+        self._local_gateway = ContractGateway(app, config)
+
+
+class ContractClient(Client):
+    """``chalice.test.Client`` whose ``.http`` behaves like the deployed API Gateway.
+
+    Unlike Chalice's client it defaults to the ``local`` stage (Chalice's
+    default, ``dev``, would make the app fetch its key from SSM) and to this
+    project's directory, wherever pytest runs from.
+    """
+
+    def __init__(
+        self, app: Chalice, stage_name: str = "local", project_dir: str = str(PROJECT_DIR)
+    ) -> None:
+        super().__init__(app, stage_name=stage_name, project_dir=project_dir)
+
+    @property
+    def http(self) -> TestHTTPClient:
+        if self._http_client is None:
+            self._http_client = ContractHTTPClient(self._app, self._chalice_config)
+        return self._http_client

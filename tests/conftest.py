@@ -1,0 +1,214 @@
+"""Fixtures: dummy AWS credentials, moto with the real table, the app's client,
+users logged in through the real ``/login``, and a DynamoDB call counter."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "STAGE": "test",
+        "TABLE_NAME": "movies-test",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from chalice.test import Client
+
+from app import app
+from chalicelib import security
+from chalicelib.settings import get_settings
+from chalicelib.storage import engine
+from chalicelib.storage.table import table_definition, ttl_attribute_name
+from devtools.gateway import ContractClient
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def aws() -> Iterator[None]:
+    """A fresh in-process DynamoDB with the table created from the models."""
+    get_settings.cache_clear()
+    security.signing_key.cache_clear()
+    with mock_aws():
+        engine.reset()
+        create_table()
+        make_requests_atomic()
+        yield
+        engine.reset()
+
+
+def create_table() -> None:
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(**table_definition(get_settings().table_name))
+    dynamodb.update_time_to_live(
+        TableName=get_settings().table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute_name()},
+    )
+
+
+def make_requests_atomic() -> None:
+    """Apply each DynamoDB request atomically, as DynamoDB does.
+
+    moto's in-process backend is not thread-safe (a transaction copies the
+    table's dict while another thread writes it), so concurrent tests would
+    fail inside moto. This lock makes every request one atomic step while
+    the app's own code still interleaves freely between requests, which is
+    where read-then-write races live.
+    """
+    lock = threading.RLock()
+
+    def acquire(**_: Any) -> None:
+        lock.acquire()
+
+    def release(**_: Any) -> None:
+        lock.release()
+
+    events = engine.connection().client.meta.events
+    events.register("before-call.dynamodb", acquire)
+    events.register("after-call.dynamodb", release)
+    events.register("after-call-error.dynamodb", release)
+
+
+@dataclass
+class Api:
+    """The app's HTTP client with JSON helpers."""
+
+    client: Client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Any:
+        all_headers = {"Content-Type": "application/json"} if body is not None else {}
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        all_headers.update(headers or {})
+        payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        return self.client.http.request(method, path, headers=all_headers, body=payload)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.request("PUT", path, body, **kwargs)
+
+    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body) if response.body else None
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    with ContractClient(app, stage_name="test") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def plain_api() -> Iterator[Api]:
+    """``chalice.test.Client`` itself, without the local gateway responses."""
+    with Client(app, stage_name="test") as client:
+        yield Api(client)
+
+
+def user_payload(name: str, **overrides: Any) -> dict[str, Any]:
+    payload = {
+        "username": name,
+        "first_name": "Test",
+        "last_name": "User",
+        "phone_number": "+12345678901",
+        "email": f"{name}@example.com",
+        "password": PASSWORD,
+    }
+    payload.update(overrides)
+    return payload
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    token: str
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def make_user(api: Api) -> Callable[[str], User]:
+    """Sign up and log in through the real endpoints."""
+
+    def make(name: str) -> User:
+        created = api.post("/signup", user_payload(name))
+        assert created.status_code == 200, created.body
+        login = api.post("/login", {"username": name, "password": PASSWORD})
+        assert login.status_code == 200, login.body
+        return User(body(created)["id"], name, body(login)["access_token"], body(created))
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user: Callable[[str], User]) -> User:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user: Callable[[str], User]) -> User:
+    return make_user("bob")
+
+
+class CallCounter:
+    """Counts DynamoDB API calls by operation, from a botocore event hook."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def dynamodb_calls() -> Iterator[CallCounter]:
+    counter = CallCounter()
+    events = engine.connection().client.meta.events
+    events.register("before-call.dynamodb", counter)
+    yield counter
+    events.unregister("before-call.dynamodb", counter)
