@@ -13,7 +13,15 @@ from chalicelib.storage.comments import CommentNode, thread_page
 from chalicelib.storage.engine import item_or_none, new_id, table_connection
 from chalicelib.storage.pages import CollectionPage, Key, Page, key_of
 from chalicelib.storage.ratings import rating_page
-from chalicelib.storage.table import ALL_MOVIES, MovieItem, RatingItem, utcnow
+from chalicelib.storage.table import (
+    ALL_MOVIES,
+    CommentItem,
+    CommentRefItem,
+    MovieItem,
+    RatingItem,
+    TableItem,
+    utcnow,
+)
 
 ID_TRIES = 3
 DETAIL_THREADS = 10
@@ -169,3 +177,23 @@ def _stored(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def delete_movie_children(movie_id: int) -> int:
+    """Delete what is left of a deleted movie: its ratings, comments and their refs.
+
+    Called from the table's stream after the movie item is gone, so nothing
+    new can join the collection (every rating and comment write checks that
+    the movie exists in its transaction). Idempotent: a retried batch finds
+    less to delete. Returns the number of items deleted.
+    """
+    partition = MovieItem.key(movie_id)[0]
+    deleted = 0
+    with TableItem.batch_write() as batch:
+        for item in TableItem.query(partition, consistent_read=True):
+            batch.delete(item)
+            deleted += 1
+            if isinstance(item, CommentItem):
+                batch.delete(CommentRefItem(*CommentRefItem.key(item.id)))
+                deleted += 1
+    return deleted
