@@ -2,9 +2,10 @@
 
 from chalice import Chalice
 
-from chalicelib import auth, http, streams
+from chalicelib import auth, http, logs, streams
 from chalicelib.routes import movies, service, users
 
+logs.configure()
 app = Chalice(app_name="movie-listing-api")
 app.register_middleware(http.middleware, "http")
 app.register_blueprint(auth.bp)

@@ -211,7 +211,7 @@ def endpoint(
             except errors.ApiError as exc:
                 return error_response(exc)
             except Exception:
-                log.exception("unhandled error in %s %s", request.method, path)
+                log.exception("unhandled error", extra={"fields": {"route": path}})
                 return json_response({"detail": "Internal Server Error"}, 500)
 
         handler.__name__ = view.__name__
@@ -241,17 +241,17 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
     if origin:
         response.headers.setdefault("Access-Control-Allow-Origin", origin)
     access_log.info(
-        json.dumps(
-            {
+        "request",
+        extra={
+            "fields": {
                 "request_id": request_id,
                 "method": event.method,
                 "route": event.context.get("resourcePath"),
                 "status": response.status_code,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 "user_id": auth.logged_user_id(event.context),
-            },
-            separators=(",", ":"),
-        )
+            }
+        },
     )
     return response
 

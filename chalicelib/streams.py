@@ -37,4 +37,6 @@ def on_table_change(event: DynamoDBEvent) -> None:
             continue
         movie_id = int(old["id"]["N"])
         deleted = delete_movie_children(movie_id)
-        log.info('{"event":"movie_children_deleted","movie_id":%d,"items":%d}', movie_id, deleted)
+        log.info(
+            "movie children deleted", extra={"fields": {"movie_id": movie_id, "items": deleted}}
+        )
