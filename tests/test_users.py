@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -374,3 +375,73 @@ def test_user_requests_stay_within_their_dynamodb_budget(
     assert calls(lambda: api.put("/users/me", {"username": "al" + "ix"}, token=alice.token)) == 2
     password_change = {"current_password": PASSWORD, "new_password": "new password!"}
     assert calls(lambda: api.put("/users/me/password", password_change, token=alice.token)) == 2
+
+
+# ---------------------------------------------------------------- throttling
+
+
+def fail_login(api: Api, times: int) -> list[Any]:
+    return [
+        api.post("/login", {"username": "alice", "password": "wrong password"})
+        for _ in range(times)
+    ]
+
+
+def test_repeated_failed_logins_are_refused_for_a_while(api: Api, alice: User) -> None:
+    first = fail_login(api, 5)
+    assert [r.status_code for r in first] == [401] * 5
+    [sixth] = fail_login(api, 1)
+    assert sixth.status_code == 429
+    assert body(sixth) == {"detail": "Too many failed login attempts; try again later"}
+    assert sixth.headers["Retry-After"] == "30"
+    locked = api.post("/login", {"username": "alice", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["Retry-After"]) <= 30
+
+
+def test_the_lock_ends_and_a_success_forgets_the_failures(api: Api, alice: User) -> None:
+    from chalicelib.storage import users
+    from chalicelib.storage.table import LoginThrottleItem
+
+    fail_login(api, 6)
+    throttle = LoginThrottleItem.get(*LoginThrottleItem.key("alice", "127.0.0.1"))
+    throttle.update([LoginThrottleItem.locked_until.set(0)])  # the lock has run out
+    assert api.post("/login", {"username": "alice", "password": PASSWORD}).status_code == 200
+    assert users.login_state("alice", "127.0.0.1").failures == 0
+
+
+def test_locks_double_and_are_capped(api: Api, alice: User) -> None:
+    from chalicelib.storage import users
+
+    started = int(time.time())
+    locks = [users.record_failed_login("alice", "10.9.9.9") for _ in range(12)]
+    lengths = [lock - started for lock in locks if lock is not None]
+    expected = [30, 60, 120, 240, 480, 900, 900]
+    assert len(lengths) == len(expected)
+    assert all(want <= got <= want + 2 for got, want in zip(lengths, expected, strict=True))
+
+
+def test_a_throttled_client_does_not_lock_out_other_clients(api: Api, alice: User) -> None:
+    from chalicelib.storage import users
+
+    fail_login(api, 6)
+    assert users.login_state("alice", "127.0.0.1").locked_until is not None
+    elsewhere = users.login_state("alice", "203.0.113.7")
+    assert (elsewhere.failures, elsewhere.locked_until) == (0, None)
+    assert elsewhere.credentials is not None
+
+
+def test_expired_failure_counts_are_ignored_before_dynamodb_deletes_them(
+    api: Api, alice: User
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.storage import users
+    from chalicelib.storage.table import LoginThrottleItem, utcnow
+
+    fail_login(api, 6)
+    throttle = LoginThrottleItem.get(*LoginThrottleItem.key("alice", "127.0.0.1"))
+    throttle.update([LoginThrottleItem.expires_at.set(utcnow() - timedelta(seconds=1))])
+    state = users.login_state("alice", "127.0.0.1")
+    assert (state.failures, state.locked_until) == (0, None)
+    assert api.post("/login", {"username": "alice", "password": PASSWORD}).status_code == 200

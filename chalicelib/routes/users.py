@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from chalice.app import Blueprint, Response
 
 from chalicelib import errors, security
@@ -33,12 +35,23 @@ def signup() -> Response:
 
 @endpoint(bp, "/login", methods=["POST"], content_types=FORM_OR_JSON)
 def login() -> Response:
-    body = parse_body(bp.current_request, LoginRequest)
-    credentials = users.find_credentials(body.username)
-    password_hash = credentials.password_hash if credentials else None
-    if not security.verify_password(body.password, password_hash) or credentials is None:
+    """Check the password; repeated failures from one client are refused for a while."""
+    request = bp.current_request
+    body = parse_body(request, LoginRequest)
+    client = str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
+    state = users.login_state(body.username, client)
+    now = int(time.time())
+    if state.locked_until and state.locked_until > now:
+        raise errors.TooManyRequests(state.locked_until - now)
+    password_hash = state.credentials.password_hash if state.credentials else None
+    if not security.verify_password(body.password, password_hash) or state.credentials is None:
+        locked_until = users.record_failed_login(body.username, client)
+        if locked_until:
+            raise errors.TooManyRequests(locked_until - now)
         raise errors.InvalidCredentials()
-    token, expires_in = security.issue_access_token(credentials.user_id)
+    if state.failures:
+        users.clear_failed_logins(body.username, client)
+    token, expires_in = security.issue_access_token(state.credentials.user_id)
     return json_response(Token(access_token=token, expires_in=expires_in))
 
 

@@ -8,23 +8,29 @@ time-ordered, chronological) order.
 Access patterns
 ===============
 
-=================  ======================  ==============================  ==================  ===============================================  =====
-entity             pk                      sk                              index keys          used by                                          calls
-=================  ======================  ==============================  ==================  ===============================================  =====
-user               ``USER#<id>``           ``PROFILE``                     -                   ``GET /users/me``; profile and password updates  1
-username claim     ``USERNAME#<lower>``    ``USERNAME``                    -                   signup/rename (``attribute_not_exists``); login  1
-e-mail claim       ``EMAIL#<lower>``       ``EMAIL``                       -                   signup/e-mail change; login by e-mail            1
-login throttle     ``LOGIN#<lower>``       ``THROTTLE``                    TTL ``expires_at``  failed-login counting                            -
-movie              ``MOVIE#<id>``          ``MOVIE``                       gsi1: ``MOVIES``    ``GET /movies`` (gsi1, newest first)             1
-                                                                           / ``<id>``;
-                                                                           gsi2: ``OWNER#<u>`` ``GET /movies/user`` (gsi2)                      1
-                                                                           / ``<id>``;         average, update, delete (GetItem / conditional)  1
-                                                                           lsi1: ``RATING#~``
-rating             ``MOVIE#<id>``          ``RATING#<user>``               lsi1: ``RATING#``   rate / re-rate / unrate (GetItem + transaction)  2
-                                                                           ``<ms>#<user>``     ``GET /movies/{id}/ratings`` (lsi1, descending)  1
-comment            ``MOVIE#<id>``          ``MOVIE#C#<root>#...#<id>``     -                   threads page (Query from ``MOVIE``, ascending)   1
-comment ref        ``COMMENT#<id>``        ``REF``                         -                   reply, edit, delete (consistent GetItem)         1
-=================  ======================  ==============================  ==================  ===============================================  =====
+Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
+(DynamoDB calls per request).
+
+- user — ``USER#<id>`` / ``PROFILE`` — ``GET /users/me`` (1 GetItem); profile
+  and password updates (GetItem + one transaction).
+- username claim — ``USERNAME#<lower>`` / ``USERNAME`` — signup and rename
+  (``attribute_not_exists`` in the user's transaction); login (in its one
+  BatchGetItem, with the hash copied here).
+- e-mail claim — ``EMAIL#<lower>`` / ``EMAIL`` — the same, for e-mails.
+- login throttle — ``LOGIN#<lower>`` / ``CLIENT#<address>`` [TTL
+  ``expires_at``] — login (in its BatchGetItem); one UpdateItem per failure.
+- movie — ``MOVIE#<id>`` / ``MOVIE`` [gsi1 ``MOVIES`` / ``<id>``; gsi2
+  ``OWNER#<user>`` / ``<id>``; lsi1 ``RATING#~``] — ``GET /movies`` (1 Query
+  on gsi1, newest first); ``GET /movies/user`` (1 Query on gsi2); create
+  (1 PutItem); update and delete (1 conditional write); average (1 GetItem);
+  counters in every rating transaction.
+- rating — ``MOVIE#<id>`` / ``RATING#<user>`` [lsi1 ``RATING#<ms>#<user>``] —
+  rate, re-rate, unrate (GetItem + one transaction with the movie's
+  counters); ``GET /movies/{id}/ratings`` (1 Query on lsi1, descending).
+- comment — ``MOVIE#<id>`` / ``MOVIE#C#<root>#...#<id>`` — a page of threads
+  (1 Query from ``MOVIE``, ascending); add (one transaction).
+- comment ref — ``COMMENT#<id>`` / ``REF`` — reply, edit, delete (GetItem,
+  then one transaction).
 
 A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``MOVIE`` (the
 movie), then ``MOVIE#C#...`` (its comments, depth-first, oldest first), then

@@ -164,14 +164,20 @@ class EmailItem(TableItem, discriminator="email"):
 
 
 class LoginThrottleItem(TableItem, discriminator="login_throttle"):
-    """Failed logins for one login name, forgotten by TTL."""
+    """Recent failed logins for one login name from one client address.
+
+    Keyed by the address too, so an attacker hammering a name locks out only
+    themselves, not the user logging in from elsewhere. ``expires_at`` (TTL)
+    forgets it; reads also check it, since DynamoDB deletes expired items
+    lazily.
+    """
 
     failures = IntegerAttribute(default=0)
     locked_until = IntegerAttribute(null=True)
 
     @staticmethod
-    def key(login: str) -> tuple[str, str]:
-        return f"LOGIN#{login.lower()}", "THROTTLE"
+    def key(login: str, client: str) -> tuple[str, str]:
+        return f"LOGIN#{login.lower()}", f"CLIENT#{client}"
 
 
 # ---------------------------------------------------------------- movies

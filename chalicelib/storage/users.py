@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import errors
@@ -15,9 +17,19 @@ from chalicelib.storage.engine import (
     optimistic,
     with_fresh_ids,
 )
-from chalicelib.storage.table import EmailItem, TableItem, UserItem, UsernameItem, utcnow
+from chalicelib.storage.table import (
+    EmailItem,
+    LoginThrottleItem,
+    TableItem,
+    UserItem,
+    UsernameItem,
+    utcnow,
+)
 
-PROFILE_FIELDS = ("username", "first_name", "last_name", "phone_number", "email")
+FAILURE_WINDOW_SECONDS = 15 * 60
+FREE_FAILURES = 5
+FIRST_LOCK_SECONDS = 30
+MAX_LOCK_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -59,16 +71,62 @@ def get_user(user_id: int) -> UserItem | None:
     return user
 
 
-def find_credentials(login: str) -> Credentials | None:
-    """Who ``login`` (a username or an e-mail) names, and their hash: one GetItem.
+@dataclass(frozen=True)
+class LoginState:
+    credentials: Credentials | None
+    failures: int
+    locked_until: int | None
 
-    Usernames cannot contain ``@``, so the two namespaces never overlap.
+
+def login_state(login: str, client: str) -> LoginState:
+    """Who ``login`` names, their hash, and recent failures: one BatchGetItem.
+
+    ``login`` is a username or an e-mail (usernames cannot contain ``@``, so
+    the two never overlap). Both items are read consistently: a user who
+    has just signed up can log in at once.
     """
     marker: type[UsernameItem] | type[EmailItem] = EmailItem if "@" in login else UsernameItem
-    item = item_or_none(marker, marker.key(login))
-    if item is None:
+    keys = [marker.key(login), LoginThrottleItem.key(login, client)]
+    credentials, failures, locked_until = None, 0, None
+    for item in TableItem.batch_get(keys, consistent_read=True):
+        if isinstance(item, UsernameItem | EmailItem):
+            credentials = Credentials(user_id=item.user_id, password_hash=item.password_hash)
+        elif isinstance(item, LoginThrottleItem) and item.expires_at and item.expires_at > utcnow():
+            failures, locked_until = item.failures or 0, item.locked_until
+    return LoginState(credentials, failures, locked_until)
+
+
+def record_failed_login(login: str, client: str) -> int | None:
+    """Count a failure; past ``FREE_FAILURES`` lock the pair, doubling each time.
+
+    Returns the lock's end (epoch seconds) if this failure set one. The
+    count is forgotten ``FAILURE_WINDOW_SECONDS`` after the last failure and
+    a lock never lasts more than ``MAX_LOCK_SECONDS``, so nobody is locked
+    out for long.
+    """
+    now = _now()
+    throttle = LoginThrottleItem(*LoginThrottleItem.key(login, client))
+    throttle.update(
+        [
+            LoginThrottleItem.kind.set(LoginThrottleItem),
+            LoginThrottleItem.failures.add(1),
+            LoginThrottleItem.expires_at.set(utcnow() + timedelta(seconds=FAILURE_WINDOW_SECONDS)),
+        ]
+    )
+    excess = int(throttle.failures or 0) - FREE_FAILURES
+    if excess <= 0:
         return None
-    return Credentials(user_id=int(item.user_id), password_hash=str(item.password_hash))
+    lock_seconds = min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS << (excess - 1))
+    throttle.update([LoginThrottleItem.locked_until.set(now + lock_seconds)])
+    return now + lock_seconds
+
+
+def clear_failed_logins(login: str, client: str) -> None:
+    LoginThrottleItem(*LoginThrottleItem.key(login, client)).delete()
+
+
+def _now() -> int:
+    return int(time.time())
 
 
 def update_profile(user_id: int, changes: dict[str, Any]) -> UserItem:
