@@ -14,6 +14,14 @@ CommentText = Annotated[
 
 
 class CommentCreate(RequestModel):
+    """A new comment or reply; author, movie and parent come from the token and path."""
+
+    comment_text: CommentText
+
+
+class CommentUpdate(RequestModel):
+    """An edit: only the text changes."""
+
     comment_text: CommentText
 
 

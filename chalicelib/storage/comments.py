@@ -1,14 +1,71 @@
-"""Comments: threads of replies at any depth, paged by thread in one Query."""
+"""Comments: threads of replies at any depth, paged by thread in one Query.
+
+A comment lives in its movie's item collection at ``MOVIE#C#<root>#...#<id>``
+(see ``CommentItem``), so a thread is one contiguous key range, parents
+before replies, oldest first. ``COMMENT#<id>``/``REF`` (``CommentRefItem``)
+says where a comment lives; it is written and changed in the same
+transactions as the comment, so every write by comment id starts with one
+consistent GetItem of it and then sends one write:
+
+* add: one transaction (comment, ref, the movie exists).
+* reply: the parent's ref, then one transaction (reply, its ref, the
+  parent's ``reply_count`` + 1 on the comment and its ref, provided the
+  parent is not deleted, and the movie exists).
+* edit: the ref, then one UpdateItem conditioned on the author.
+* delete: the ref, then one transaction. With replies it leaves a tombstone
+  (``deleted``, text and author cleared) so the replies keep their place;
+  without, it removes the comment and its ref and takes one off the
+  parent's ``reply_count``. The removal is conditioned on
+  ``reply_count = 0`` and the tombstone on ``reply_count > 0``: a reply that
+  lands between the read and the write fails that condition, and the delete
+  starts again from the read (``optimistic``). A reply conditioned on its
+  parent not being deleted cannot land under a removed or tombstoned
+  parent, so no reply is ever orphaned or lost.
+
+Authorisation is part of the write: the author's delete or edit is
+conditioned on ``user_id`` = caller; anyone else's delete carries a
+ConditionCheck that the caller owns the movie (its moderator), so neither
+needs a read of the movie.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from chalicelib import errors
+from chalicelib.storage.engine import (
+    ConditionFailed,
+    RaceLost,
+    Transaction,
+    item_or_none,
+    new_id,
+    optimistic,
+    with_fresh_ids,
+)
 from chalicelib.storage.pages import CollectionPage, Key, key_of
-from chalicelib.storage.table import CommentItem, MovieItem, TableItem
+from chalicelib.storage.table import (
+    MAX_COMMENT_DEPTH,
+    CommentItem,
+    CommentRefItem,
+    MovieItem,
+    TableItem,
+    utcnow,
+)
 
 ITEMS_PER_THREAD_GUESS = 20
 MAX_ITEMS_PER_CALL = 1000
+
+NEW_ID = "new id"
+MOVIE = "movie"
+OWNER = "movie owner"
+COMMENT = "comment"
+REF = "ref"
+PARENT = "parent"
+PARENT_REF = "parent ref"
 
 
 @dataclass
@@ -69,3 +126,212 @@ def thread_page(
         elif (parent := by_id.get(path[-2])) is not None:
             parent.replies.append(node)
     return CollectionPage(movie, threads, last_key)
+
+
+def add_comment(movie_id: int, user_id: int, text: str) -> CommentItem:
+    """A new top-level comment: one transaction, which also checks the movie."""
+
+    def attempt() -> CommentItem:
+        comment = _new_comment(movie_id, [], user_id, text)
+        tx = Transaction()
+        _put_new(tx, comment)
+        tx.check(MOVIE, MovieItem, MovieItem.key(movie_id), MovieItem.pk.exists())
+        try:
+            tx.commit()
+        except ConditionFailed as exc:
+            if MOVIE in exc.labels:
+                raise errors.MovieNotFound() from exc
+            raise
+        return comment
+
+    return with_fresh_ids(attempt, clash_label=NEW_ID)
+
+
+def add_reply(parent_id: int, user_id: int, text: str) -> CommentItem:
+    """A reply under ``parent_id``: the parent's ref, then one transaction.
+
+    404 when the parent is unknown or deleted (a tombstone takes no new
+    replies), also when that happens between the read and the write; 422
+    when the reply would nest deeper than ``MAX_COMMENT_DEPTH``.
+    """
+    parent = _live_ref(parent_id)
+    ancestors = CommentItem.path_ids(parent.comment_sk)
+    if len(ancestors) > MAX_COMMENT_DEPTH:
+        raise _too_deep(parent_id)
+
+    def attempt() -> CommentItem:
+        reply = _new_comment(parent.movie_id, ancestors, user_id, text)
+        tx = Transaction()
+        _put_new(tx, reply)
+        tx.update(PARENT, _comment_of(parent), [CommentItem.reply_count.add(1)], _live())
+        tx.update(PARENT_REF, parent, [CommentRefItem.reply_count.add(1)])
+        tx.check(MOVIE, MovieItem, MovieItem.key(parent.movie_id), MovieItem.pk.exists())
+        try:
+            tx.commit()
+        except ConditionFailed as exc:
+            if exc.labels & {PARENT, MOVIE}:
+                raise errors.CommentNotFound() from exc
+            raise
+        return reply
+
+    return with_fresh_ids(attempt, clash_label=NEW_ID)
+
+
+def edit_comment(comment_id: int, user_id: int, text: str) -> CommentItem:
+    """New text from the author: the ref, then one UpdateItem (author, not deleted)."""
+    ref = _live_ref(comment_id)
+    if ref.user_id != user_id:
+        raise errors.Forbidden("Not authorized to edit this comment")
+    comment = _comment_of(ref)
+    actions: list[Action] = [
+        CommentItem.comment_text.set(text),
+        CommentItem.updated_at.set(utcnow()),
+    ]
+    try:
+        comment.update(actions, condition=_written_by(user_id))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.CommentNotFound() from exc
+        raise
+    return comment
+
+
+def delete_comment(comment_id: int, user_id: int) -> None:
+    """Delete as the author or as the movie's owner: a tombstone or a removal.
+
+    Each attempt is the ref read and one transaction; an attempt whose read
+    went stale (a reply arrived, the last reply left) runs again.
+    """
+    optimistic(lambda: _delete_once(comment_id, user_id))
+
+
+def _delete_once(comment_id: int, user_id: int) -> None:
+    ref = _live_ref(comment_id)
+    tx = Transaction()
+    if ref.user_id == user_id:
+        guard = _written_by(user_id)
+    else:
+        guard = _live()
+        tx.check(OWNER, MovieItem, MovieItem.key(ref.movie_id), MovieItem.user_id == user_id)
+    if ref.reply_count:
+        _tombstone(tx, ref, guard)
+    else:
+        _remove(tx, ref, guard)
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        if OWNER in exc.labels:
+            raise errors.Forbidden("Not authorized to delete this comment") from exc
+        if exc.labels & {PARENT, PARENT_REF}:
+            raise errors.CommentNotFound() from exc
+        raise RaceLost() from exc
+
+
+def _tombstone(tx: Transaction, ref: CommentRefItem, guard: Condition) -> None:
+    """Keep the comment's place for its replies; forget its text and author."""
+    tx.update(
+        COMMENT,
+        _comment_of(ref),
+        [
+            CommentItem.deleted.set(True),
+            CommentItem.comment_text.set(""),
+            CommentItem.user_id.remove(),
+            CommentItem.updated_at.set(utcnow()),
+        ],
+        guard & (CommentItem.reply_count > 0),
+    )
+    tx.update(REF, ref, [CommentRefItem.deleted.set(True), CommentRefItem.user_id.remove()])
+
+
+def _remove(tx: Transaction, ref: CommentRefItem, guard: Condition) -> None:
+    """Remove a comment without replies, and count it out of its parent."""
+    tx.delete(COMMENT, _comment_of(ref), guard & (CommentItem.reply_count == 0))
+    tx.delete(REF, ref)
+    path = CommentItem.path_ids(ref.comment_sk)
+    if len(path) == 1:
+        return
+    parent_key = CommentItem.path_key(ref.movie_id, path[:-2], path[-2])
+    tx.update(
+        PARENT,
+        CommentItem(*parent_key),
+        [CommentItem.reply_count.add(-1)],
+        CommentItem.pk.exists(),
+    )
+    tx.update(
+        PARENT_REF,
+        CommentRefItem(*CommentRefItem.key(path[-2])),
+        [CommentRefItem.reply_count.add(-1)],
+        CommentRefItem.pk.exists(),
+    )
+
+
+def _live_ref(comment_id: int) -> CommentRefItem:
+    """The comment's ref (a consistent read); 404 if it is unknown or deleted."""
+    ref: CommentRefItem | None = item_or_none(CommentRefItem, CommentRefItem.key(comment_id))
+    if ref is None or ref.deleted:
+        raise errors.CommentNotFound()
+    return ref
+
+
+def _new_comment(movie_id: int, ancestors: list[int], user_id: int, text: str) -> CommentItem:
+    comment_id = new_id()
+    now = utcnow()
+    return CommentItem(
+        *CommentItem.path_key(movie_id, ancestors, comment_id),
+        id=comment_id,
+        movie_id=movie_id,
+        user_id=user_id,
+        parent_comment_id=ancestors[-1] if ancestors else None,
+        comment_text=text,
+        created_at=now,
+        updated_at=now,
+        deleted=False,
+        reply_count=0,
+    )
+
+
+def _put_new(tx: Transaction, comment: CommentItem) -> None:
+    """Put the comment and its ref; both under ``NEW_ID``, whose clash retries."""
+    ref = CommentRefItem(
+        *CommentRefItem.key(comment.id),
+        movie_id=comment.movie_id,
+        comment_sk=comment.sk,
+        user_id=comment.user_id,
+        reply_count=0,
+        deleted=False,
+    )
+    tx.put(NEW_ID, comment, CommentItem.pk.does_not_exist())
+    tx.put(NEW_ID, ref, CommentRefItem.pk.does_not_exist())
+
+
+def _comment_of(ref: CommentRefItem) -> CommentItem:
+    """The comment a ref points at, as a key-only item to write through."""
+    return CommentItem(MovieItem.key(ref.movie_id)[0], ref.comment_sk)
+
+
+def _live() -> Condition:
+    live: Condition = CommentItem.pk.exists() & (CommentItem.deleted == False)  # noqa: E712
+    return live
+
+
+def _written_by(user_id: int) -> Condition:
+    """The author's own comment, not a tombstone (a tombstone has no author)."""
+    own: Condition = _live() & (CommentItem.user_id == user_id)
+    return own
+
+
+def _too_deep(parent_id: int) -> errors.ValidationFailed:
+    return errors.ValidationFailed(
+        [
+            {
+                "type": "reply_too_deep",
+                "loc": ["path", "parent_id"],
+                "msg": (
+                    f"Replies nest at most {MAX_COMMENT_DEPTH} levels deep; "
+                    "reply to a comment higher up the thread"
+                ),
+                "input": parent_id,
+                "ctx": {"max_depth": MAX_COMMENT_DEPTH},
+            }
+        ]
+    )
