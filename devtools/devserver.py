@@ -23,7 +23,7 @@ from chalice.deploy.validate import validate_routes
 from chalice.local import LocalDevServer
 
 from devtools.dynamodb import ensure_table, start_moto_server
-from devtools.gateway import PROJECT_DIR, ContractRequestHandler
+from devtools.gateway import PROJECT_DIR, ContractRequestHandler, thread_local_requests
 
 DEFAULT_TABLE = "movies-local"
 DEFAULT_REGION = "us-east-1"
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         ensure_table(endpoint, table, region or DEFAULT_REGION)
 
-        app = config.chalice_app
+        app = thread_local_requests(config.chalice_app)
         validate_routes(app.routes)
         server = LocalDevServer(
             app, config, args.host, args.port, handler_cls=ContractRequestHandler

@@ -17,7 +17,13 @@ from typing import Any
 
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, LocalGateway, LocalGatewayException
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalGateway,
+    LocalGatewayException,
+)
 from chalice.test import Client, TestHTTPClient
 
 from chalicelib import gateway
@@ -84,6 +90,21 @@ class ContractRequestHandler(ChaliceRequestHandler):
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
 
+def thread_local_requests(app: Chalice) -> Chalice:
+    """Give ``app`` one ``current_request`` per thread, as ``chalice local`` does.
+
+    Chalice keeps the current request on the app object. Lambda runs one
+    request at a time per process, but the threaded local server (and a
+    test that sends requests from several threads) does not, so without
+    this two requests can read each other's body or token. This is the
+    class swap ``chalice.local.create_local_server`` performs.
+    """
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return app
+
+
 class ContractHTTPClient(TestHTTPClient):
     """Chalice's test HTTP client, routed through ``ContractGateway``."""
 
@@ -103,7 +124,7 @@ class ContractClient(Client):
     def __init__(
         self, app: Chalice, stage_name: str = "local", project_dir: str = str(PROJECT_DIR)
     ) -> None:
-        super().__init__(app, stage_name=stage_name, project_dir=project_dir)
+        super().__init__(thread_local_requests(app), stage_name=stage_name, project_dir=project_dir)
 
     @property
     def http(self) -> TestHTTPClient:
