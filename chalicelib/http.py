@@ -40,6 +40,7 @@ SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
 REDACTED = "********"
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**53 - 1
+EXPOSED_HEADERS = "X-Request-Id, X-Next-Cursor, Link, Location, Retry-After, WWW-Authenticate"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
@@ -240,6 +241,7 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
     origin = get_settings().cors_allow_origin
     if origin:
         response.headers.setdefault("Access-Control-Allow-Origin", origin)
+        response.headers.setdefault("Access-Control-Expose-Headers", EXPOSED_HEADERS)
     access_log.info(
         "request",
         extra={

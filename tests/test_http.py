@@ -127,5 +127,7 @@ def test_cors_origin_is_configurable_and_on_errors_too(
         for path in ("/health", "/users/me", "/nope"):
             response = api.get(path)
             assert response.headers["Access-Control-Allow-Origin"] == "https://movies.example"
+        exposed = api.get("/health").headers["Access-Control-Expose-Headers"]
+        assert {"X-Next-Cursor", "Link", "X-Request-Id"} <= set(exposed.split(", "))
     finally:
         get_settings.cache_clear()

@@ -29,8 +29,8 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   counters); ``GET /movies/{id}/ratings`` (1 Query on lsi1, descending).
 - comment — ``MOVIE#<id>`` / ``MOVIE#C#<root>#...#<id>`` — a page of threads
   (1 Query from ``MOVIE``, ascending); add (one transaction).
-- comment ref — ``COMMENT#<id>`` / ``REF`` — reply, edit, delete (GetItem,
-  then one transaction).
+- comment ref — ``COMMENT#<id>`` / ``REF`` — reply and delete (GetItem, then
+  one transaction); edit (GetItem, then one conditional UpdateItem).
 
 A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``MOVIE`` (the
 movie), then ``MOVIE#C#...`` (its comments, depth-first, oldest first), then
