@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import auth, http, logs, streams
-from chalicelib.routes import comments, movies, service, users
+from chalicelib.routes import comments, movies, ratings, service, users
 
 logs.configure()
 app = Chalice(app_name="movie-listing-api")
@@ -13,4 +13,5 @@ app.register_blueprint(streams.bp)
 app.register_blueprint(service.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(movies.bp)
+app.register_blueprint(ratings.bp)
 app.register_blueprint(comments.bp)
