@@ -18,7 +18,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from app import app
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine, ratings
 from chalicelib.storage.table import MovieItem
@@ -667,30 +666,15 @@ def test_a_commit_whose_answer_was_lost_is_not_counted_twice(
 # ---------------------------------------------------------------- threads
 
 
-class PerThread:
-    """A class attribute that holds one value per thread."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def __get__(self, instance: object, owner: type | None = None) -> Any:
-        return getattr(self._local, "value", None)
-
-    def __set__(self, instance: object, value: Any) -> None:
-        self._local.value = value
-
-
 @pytest.fixture
 def concurrent_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lets the in-process client serve requests from several threads at once.
+    """Puts back ``os.environ`` after requests from several threads at once.
 
-    Deployed, every request runs in its own Lambda. In one process, Chalice
-    keeps the current request on the app object, so each thread gets its
-    own; the test client also swaps ``os.environ`` around each request, so
-    the original is put back afterwards. (conftest already makes each
+    Chalice's test client swaps ``os.environ`` for a copy around each
+    request; interleaved swaps can leave a copy in place. (The client already
+    gives each thread its own ``current_request``, and conftest makes each
     DynamoDB call atomic in moto.)
     """
-    monkeypatch.setattr(type(app), "current_request", PerThread(), raising=False)
     monkeypatch.setattr(os, "environ", os.environ)
 
 
