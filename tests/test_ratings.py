@@ -819,3 +819,12 @@ def test_counters_always_match_the_ratings(api: Api, raters: list[User]) -> None
 @pytest.mark.slow
 def test_counters_always_match_the_ratings_over_long_runs(api: Api, raters: list[User]) -> None:
     run_ratings_machine(api, raters[:N_RATERS], examples=50, steps=30)
+
+
+def test_the_average_rounds_halves_up() -> None:
+    from chalicelib.storage.table import MovieItem
+
+    movie = MovieItem.new(1, 1, title="t")
+    for count, total, expected in ((8, 53, 6.63), (3, 20, 6.67), (8, 51, 6.38), (1, 10, 10.0)):
+        movie.rating_count, movie.rating_sum = count, total
+        assert movie.average_rating() == expected

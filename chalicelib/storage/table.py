@@ -11,6 +11,7 @@ access-pattern table.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from pynamodb.attributes import (
@@ -204,9 +205,16 @@ class MovieItem(TableItem, discriminator="movie"):
         return f"MOVIE#{movie_id}", cls.SK
 
     def average_rating(self) -> float | None:
-        """The mean rating to two decimals, from the counters (``None``: unrated)."""
+        """The mean rating to two decimals, halves up, from the counters (``None``: unrated).
+
+        Exact decimal arithmetic: ``round(53 / 8, 2)`` would give 6.62 (the
+        float rounds half to even); people expect 6.63.
+        """
         count = self.rating_count or 0
-        return round((self.rating_sum or 0) / count, 2) if count else None
+        if not count:
+            return None
+        mean = Decimal(self.rating_sum or 0) / Decimal(count)
+        return float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
     @staticmethod
     def owner_partition(user_id: int) -> str:
