@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check format clean
+.PHONY: install run test check format clean package lint-template policies
 
 install: $(STAMP)
 
@@ -25,6 +25,18 @@ check: install
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
+
+# The deploy artefacts of STAGE (dev or prod) in dist/STAGE: sam.json and deployment.zip.
+STAGE ?= dev
+package: install
+	$(BIN)/python -m devtools.package --stage $(STAGE) --out dist/$(STAGE)
+
+lint-template: package
+	$(BIN)/cfn-lint dist/$(STAGE)/sam.json
+
+# Rewrite .chalice/policy-*.json from devtools/package.py's FUNCTIONS.
+policies: install
+	$(BIN)/python -m devtools.package --write-policies
 
 format: install
 	$(BIN)/ruff check --fix

@@ -2,10 +2,11 @@
 
 from chalice import Chalice
 
-from chalicelib import auth, http, logs, streams
+from chalicelib import auth, http, logs, observability, streams
 from chalicelib.routes import comments, movies, ratings, service, users
 
 logs.configure()
+observability.init_error_reporting()
 app = Chalice(app_name="movie-listing-api")
 app.register_middleware(http.middleware, "http")
 app.register_blueprint(auth.bp)

@@ -1,0 +1,431 @@
+"""The deploy artefacts, built from the code so that they cannot drift from it.
+
+``python -m devtools.package --stage dev --out dist/dev`` writes
+``dist/dev/merge-template.json`` and runs ``chalice package --merge-template``
+with it, which leaves ``dist/dev/sam.json`` (a SAM template) and
+``dist/dev/deployment.zip`` (the Lambda code) for ``aws cloudformation
+package`` and ``deploy`` (docs/DEPLOY.md). The merge template adds what
+Chalice does not make, each part derived from the code or from the stage in
+``.chalice/config.json``:
+
+* ``MoviesTable``, from ``table_definition()``: on demand, the stream, TTL
+  on ``ttl_attribute_name()``, point-in-time recovery, encryption with the
+  AWS managed KMS key; in protected stages (prod) deletion protection and
+  ``Retain`` policies, elsewhere ``Delete``.
+* The gateway responses of ``chalicelib.gateway.ALL``, as the API
+  definition's ``x-amazon-apigateway-gateway-responses``. Not as
+  ``AWS::ApiGateway::GatewayResponse`` resources: Chalice's API is a SAM API
+  whose definition is re-imported on every change, which drops responses
+  kept beside it and does not redeploy the stage when they change
+  (serverless-application-model issues 390 and 623). In the definition they
+  are part of every deployment.
+* The stream handler's event source, pointed at the table's ``StreamArn``
+  and filtered to the ``REMOVE`` of a movie item; ``TABLE_STREAM_ARN`` in
+  every function's environment; API Gateway tracing where the stage turns on
+  ``xray``.
+* Fixed function names (those ``chalice deploy`` would give), so that the
+  IAM policies can name each function's log group.
+
+``python -m devtools.package --write-policies`` writes each deployed stage's
+per-function IAM policies into ``.chalice/`` from ``FUNCTIONS``, which says
+which storage call needs which DynamoDB action; ``tests/test_package.py``
+fails when the files and ``FUNCTIONS`` disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chalicelib import gateway, streams
+from chalicelib.storage.table import TableItem, table_definition, ttl_attribute_name
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CHALICE_DIR = PROJECT_DIR / ".chalice"
+CONFIG_FILE = CHALICE_DIR / "config.json"
+DEPLOYED_STAGES = ("dev", "prod")
+PROTECTED_STAGES = frozenset({"prod"})
+MERGE_TEMPLATE = "merge-template.json"
+PACKAGED_TEMPLATE = "sam.json"
+# Chalice needs a region to package, but uses it only for service principals'
+# DNS suffix, which is the same in every region of the standard partition.
+PACKAGING_REGION = "us-east-1"
+
+# Logical ids in the template Chalice generates (checked by ``check_merged``).
+TABLE = "MoviesTable"
+REST_API = "RestAPI"
+STREAM_EVENT = "TableStreamDynamodbEventSource"
+STREAM_ARN = {"Fn::GetAtt": [TABLE, "StreamArn"]}
+
+POLICY_VERSION = "2012-10-17"
+STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+# X-Ray has no resource-level permissions: "*" is the only Resource these
+# actions accept, and the one "*" in the policies.
+XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+XRAY_STATEMENT = "Tracing"
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function Chalice makes, and what it may touch.
+
+    ``table_actions`` maps each DynamoDB action the function needs on the
+    table to the storage calls that need it. ``TransactWriteItems`` has no
+    action of its own: each Put, Update, Delete and ConditionCheck in a
+    transaction is authorised as PutItem, UpdateItem, DeleteItem and
+    ConditionCheckItem. DescribeTable is never needed: PynamoDB 6 takes the
+    table's metadata from the models.
+    """
+
+    name: str  # Chalice's name: the key under "lambda_functions" in config.json
+    resource: str  # its logical id in Chalice's template
+    table_actions: Mapping[str, str] = field(default_factory=dict)
+    queries_indexes: bool = False
+    reads_stream: bool = False
+    reads_jwt_key: bool = False
+
+
+API_HANDLER = Function(
+    name="api_handler",
+    resource="APIHandler",
+    table_actions={
+        "dynamodb:BatchGetItem": "Model.batch_get (users.login_state)",
+        "dynamodb:ConditionCheckItem": "ConditionCheck in transactions (engine.Transaction.check)",
+        "dynamodb:DeleteItem": (
+            "TableConnection.delete_item (movies.delete_movie), Model.delete"
+            " (users.clear_failed_logins); Delete in transactions"
+        ),
+        "dynamodb:GetItem": "Model.get (engine.item_or_none): every read by key",
+        "dynamodb:PutItem": "Model.save (movies.create_movie); Put in transactions",
+        "dynamodb:Query": "Model.query: a movie's item collection (comments, ratings)",
+        "dynamodb:UpdateItem": (
+            "Model.update (movies.update_movie, comments.edit_comment,"
+            " users.record_failed_login); Update in transactions"
+        ),
+    },
+    queries_indexes=True,  # Index.query: GSI1 and GSI2 movie lists, LSI1 ratings
+    reads_jwt_key=True,  # signs tokens and cursors
+)
+JWT_AUTHORIZER = Function(
+    name="jwt_authorizer",
+    resource="JwtAuthorizer",
+    reads_jwt_key=True,  # checks tokens; no DynamoDB call
+)
+TABLE_STREAM = Function(
+    name="table_stream",
+    resource="TableStream",
+    table_actions={
+        "dynamodb:BatchWriteItem": "Model.batch_write (movies.delete_movie_children)",
+        "dynamodb:Query": "Model.query (movies.delete_movie_children)",
+    },
+    reads_stream=True,
+)
+FUNCTIONS = (API_HANDLER, JWT_AUTHORIZER, TABLE_STREAM)
+
+# How chalicelib/storage reaches DynamoDB: a pattern of its source, and the
+# action that call needs. The test that the policies grant exactly the
+# actions found there is a tripwire: a new kind of call (a BatchGetItem, a
+# Scan) fails it until ``FUNCTIONS`` and the policy files say who may make it.
+STORAGE_CALLS: dict[str, str] = {
+    r"\.batch_get\(": "dynamodb:BatchGetItem",
+    r"\.batch_write\(": "dynamodb:BatchWriteItem",
+    r"\.check\(|\.condition_check\(": "dynamodb:ConditionCheckItem",
+    r"\.delete\(|\.delete_item\(": "dynamodb:DeleteItem",
+    r"\.describe_table\(|\.count\(": "dynamodb:DescribeTable",
+    r"\bmodel\.get\(|Item\.get\(|\.get_item\(|TransactGet": "dynamodb:GetItem",
+    r"\.save\(|\btx\.put\(|\.put_item\(": "dynamodb:PutItem",
+    r"\.query\(": "dynamodb:Query",
+    r"\.scan\(": "dynamodb:Scan",
+    r"\.update\(|\.update_item\(": "dynamodb:UpdateItem",
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A deployed stage, as ``.chalice/config.json`` describes it."""
+
+    name: str
+    app_name: str
+    table_name: str
+    jwt_secret_parameter: str
+    cors_allow_origin: str | None
+    xray: bool
+
+    @property
+    def protected(self) -> bool:
+        return self.name in PROTECTED_STAGES
+
+    def function_name(self, function: Function) -> str:
+        """The name ``chalice deploy`` gives ``function``; the template uses it too."""
+        base = f"{self.app_name}-{self.name}"
+        return base if function is API_HANDLER else f"{base}-{function.name}"
+
+    def policy_file(self, function: Function) -> str:
+        return f"policy-{self.name}-{function.name}.json"
+
+
+def load_config(path: Path = CONFIG_FILE) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads(path.read_text())
+    return config
+
+
+def load_stage(name: str, config: Mapping[str, Any] | None = None) -> Stage:
+    """The stage ``name`` of the Chalice config (top-level values as defaults)."""
+    config = load_config() if config is None else config
+    stage = config["stages"][name]
+    env = {**config.get("environment_variables", {}), **stage.get("environment_variables", {})}
+    return Stage(
+        name=name,
+        app_name=config["app_name"],
+        table_name=env["TABLE_NAME"],
+        jwt_secret_parameter=env["JWT_SECRET_PARAMETER"],
+        cors_allow_origin=env.get("CORS_ALLOW_ORIGIN") or None,
+        xray=bool(stage.get("xray", config.get("xray", False))),
+    )
+
+
+# ---------------------------------------------------------------- merge template
+
+
+def merge_template(stage: Stage) -> dict[str, Any]:
+    """What ``chalice package --merge-template`` adds to Chalice's own template."""
+    resources: dict[str, Any] = {TABLE: table_resource(stage), REST_API: rest_api_patch(stage)}
+    for function in FUNCTIONS:
+        resources[function.resource] = function_patch(stage, function)
+    resources[TABLE_STREAM.resource]["Properties"]["Events"] = {
+        STREAM_EVENT: {"Properties": stream_source_patch()}
+    }
+    return {
+        "Resources": resources,
+        "Outputs": {"TableName": {"Value": {"Ref": TABLE}}},
+    }
+
+
+def table_resource(stage: Stage) -> dict[str, Any]:
+    """``AWS::DynamoDB::Table`` from the CreateTable request the code uses everywhere."""
+    properties = table_definition(stage.table_name)
+    stream = properties.pop("StreamSpecification")  # CloudFormation takes only the view type
+    properties.update(
+        {
+            "StreamSpecification": {"StreamViewType": stream["StreamViewType"]},
+            "TimeToLiveSpecification": {"AttributeName": ttl_attribute_name(), "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "DeletionProtectionEnabled": stage.protected,
+        }
+    )
+    policy = "Retain" if stage.protected else "Delete"  # what deleting the stack does to it
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": policy,
+        "UpdateReplacePolicy": policy,
+        "Properties": properties,
+    }
+
+
+def gateway_responses(stage: Stage) -> dict[str, Any]:
+    """``x-amazon-apigateway-gateway-responses`` for every response in ``gateway.ALL``."""
+    return {
+        response.response_type: gateway_response(response, stage.cors_allow_origin)
+        for response in gateway.ALL
+    }
+
+
+def gateway_response(response: gateway.GatewayResponse, cors_origin: str | None) -> dict[str, Any]:
+    headers = {name: _static(value) for name, value in response.headers.items()}
+    if cors_origin:
+        headers["Access-Control-Allow-Origin"] = _static(cors_origin)
+    headers["X-Request-Id"] = "context.requestId"
+    return {
+        "statusCode": str(response.status_code),
+        "responseParameters": {f"gatewayresponse.header.{k}": v for k, v in headers.items()},
+        "responseTemplates": {"application/json": response.body().decode()},
+    }
+
+
+def _static(value: str) -> str:
+    """A literal header value, which API Gateway wants in single quotes."""
+    if "'" in value:
+        raise ValueError(f"a gateway response header cannot contain a quote: {value!r}")
+    return f"'{value}'"
+
+
+def rest_api_patch(stage: Stage) -> dict[str, Any]:
+    return {
+        "Properties": {
+            "TracingEnabled": stage.xray,
+            "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses(stage)},
+        }
+    }
+
+
+def function_patch(stage: Stage, function: Function) -> dict[str, Any]:
+    return {
+        "Properties": {
+            "FunctionName": stage.function_name(function),
+            "Environment": {"Variables": {"TABLE_STREAM_ARN": STREAM_ARN}},
+        }
+    }
+
+
+def stream_source_patch() -> dict[str, Any]:
+    """The table's real stream, delivering only what the handler acts on."""
+    pattern = {
+        "eventName": ["REMOVE"],
+        "dynamodb": {"OldImage": {TableItem.kind.attr_name: {"S": [streams.MOVIE_KIND]}}},
+    }
+    return {"Stream": STREAM_ARN, "FilterCriteria": {"Filters": [{"Pattern": json.dumps(pattern)}]}}
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def policy(stage: Stage, function: Function) -> dict[str, Any]:
+    """The least-privilege policy of ``function`` in ``stage``.
+
+    ARNs leave region and account as ``*`` (the file cannot know them) and
+    name everything else.
+    """
+    table = _arn("dynamodb", f"table/{stage.table_name}")
+    statements: list[dict[str, Any]] = []
+    if function.table_actions:
+        statements.append(_statement("Table", function.table_actions, [table]))
+    if function.queries_indexes:
+        statements.append(_statement("Indexes", ["dynamodb:Query"], [f"{table}/index/*"]))
+    if function.reads_stream:
+        statements.append(_statement("TableStream", STREAM_READ_ACTIONS, [f"{table}/stream/*"]))
+    if function.reads_jwt_key:
+        statements.extend(_jwt_key_statements(stage.jwt_secret_parameter))
+    group = _arn("logs", f"log-group:/aws/lambda/{stage.function_name(function)}")
+    statements.append(_statement("Logs", LOG_ACTIONS, [group, f"{group}:*"]))
+    if stage.xray:
+        statements.append(_statement(XRAY_STATEMENT, XRAY_ACTIONS, ["*"]))
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _jwt_key_statements(parameter_name: str) -> list[dict[str, Any]]:
+    """Read the one SecureString, and decrypt it only through SSM, only for it."""
+    parameter = _arn("ssm", "parameter/" + parameter_name.lstrip("/"))
+    decrypt_condition = {
+        "StringLike": {
+            "kms:ViaService": "ssm.*.amazonaws.com",
+            "kms:EncryptionContext:PARAMETER_ARN": parameter,
+        }
+    }
+    return [
+        _statement("JwtKey", ["ssm:GetParameter"], [parameter]),
+        _statement("JwtKeyDecrypt", ["kms:Decrypt"], [_arn("kms", "key/*")], decrypt_condition),
+    ]
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:*:*:{resource}"
+
+
+def _statement(
+    sid: str,
+    actions: Mapping[str, str] | tuple[str, ...] | list[str],
+    resources: list[str],
+    condition: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": resources,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def write_policies(stages: tuple[str, ...] = DEPLOYED_STAGES) -> list[Path]:
+    """Write every deployed stage's per-function policy files; return their paths."""
+    config = load_config()
+    written = []
+    for name in stages:
+        stage = load_stage(name, config)
+        for function in FUNCTIONS:
+            path = CHALICE_DIR / stage.policy_file(function)
+            path.write_text(json.dumps(policy(stage, function), indent=2) + "\n")
+            written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------- packaging
+
+
+def package(stage: Stage, out: Path) -> Path:
+    """Write the merge template into ``out`` and run ``chalice package`` there."""
+    out.mkdir(parents=True, exist_ok=True)
+    merge = out / MERGE_TEMPLATE
+    merge.write_text(json.dumps(merge_template(stage), indent=2) + "\n")
+    command = [
+        str(Path(sys.executable).with_name("chalice")),
+        "package",
+        "--stage",
+        stage.name,
+        "--merge-template",
+        str(merge),
+        str(out),
+    ]
+    env = dict(os.environ)
+    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+        env["AWS_DEFAULT_REGION"] = PACKAGING_REGION
+    subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True)
+    packaged = out / PACKAGED_TEMPLATE
+    check_merged(json.loads(packaged.read_text()), merge_template(stage))
+    return packaged
+
+
+def check_merged(packaged: Mapping[str, Any], merge: Mapping[str, Any]) -> None:
+    """Fail if a patch found no resource of Chalice's to merge into (a renamed id)."""
+    resources = packaged["Resources"]
+    for logical_id in merge["Resources"]:
+        if "Type" not in resources.get(logical_id, {}):
+            raise RuntimeError(
+                f"{logical_id} is not in Chalice's template: "
+                "the merge template patched nothing (did Chalice rename it?)"
+            )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devtools.package", description=__doc__)
+    parser.add_argument("--stage", choices=DEPLOYED_STAGES, default="dev")
+    parser.add_argument("--out", type=Path, help="output directory (default: dist/<stage>)")
+    parser.add_argument(
+        "--write-policies",
+        action="store_true",
+        help="write .chalice/policy-<stage>-<function>.json for every deployed stage, then stop",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.write_policies:
+        for path in write_policies():
+            print(f"wrote {path.relative_to(PROJECT_DIR)}")  # noqa: T201
+        return 0
+    out = args.out or PROJECT_DIR / "dist" / args.stage
+    packaged = package(load_stage(args.stage), out)
+    code = packaged.with_name("deployment.zip")
+    print(f"{packaged} and {code} ({code.stat().st_size / 1e6:.1f} MB)")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The deploy template's additions and the IAM policies, checked from the code.
+
+``chalice package`` itself is not run here (it builds a 20 MB zip); CI runs
+it and cfn-lint on both stages (``make lint-template``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib import gateway
+from chalicelib.storage.table import table_definition, ttl_attribute_name
+from devtools import package
+
+STREAM_ARN = {"Fn::GetAtt": ["MoviesTable", "StreamArn"]}
+TABLE_INDEX_KEYS = (
+    "TableName",
+    "BillingMode",
+    "KeySchema",
+    "AttributeDefinitions",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+)
+
+
+@pytest.fixture(params=package.DEPLOYED_STAGES)
+def stage(request: pytest.FixtureRequest) -> package.Stage:
+    return package.load_stage(request.param)
+
+
+def resources(stage: package.Stage) -> dict[str, Any]:
+    resources: dict[str, Any] = package.merge_template(stage)["Resources"]
+    return resources
+
+
+def table(stage: package.Stage) -> dict[str, Any]:
+    table: dict[str, Any] = resources(stage)[package.TABLE]
+    return table
+
+
+def responses(stage: package.Stage) -> dict[str, Any]:
+    definition = resources(stage)[package.REST_API]["Properties"]["DefinitionBody"]
+    responses: dict[str, Any] = definition["x-amazon-apigateway-gateway-responses"]
+    return responses
+
+
+def policy_file(stage: package.Stage, function: package.Function) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        (package.CHALICE_DIR / stage.policy_file(function)).read_text()
+    )
+    return document
+
+
+def table_grants(stage: package.Stage, function: package.Function) -> set[str]:
+    """The DynamoDB actions ``function``'s policy file grants on the table and its indexes."""
+    return {
+        action
+        for statement in policy_file(stage, function)["Statement"]
+        if statement["Sid"] in ("Table", "Indexes")
+        for action in statement["Action"]
+    }
+
+
+def storage_calls() -> set[str]:
+    """The actions the storage code's calls need, by ``package.STORAGE_CALLS``."""
+    source = "\n".join(
+        path.read_text() for path in (package.PROJECT_DIR / "chalicelib" / "storage").glob("*.py")
+    )
+    return {
+        action for pattern, action in package.STORAGE_CALLS.items() if re.search(pattern, source)
+    }
+
+
+def statements(stage: package.Stage) -> list[dict[str, Any]]:
+    return [
+        statement
+        for function in package.FUNCTIONS
+        for statement in policy_file(stage, function)["Statement"]
+    ]
+
+
+# ---------------------------------------------------------------- the table
+
+
+def test_the_table_has_the_keys_and_indexes_of_the_models(stage: package.Stage) -> None:
+    expected = table_definition(stage.table_name)
+    properties = table(stage)["Properties"]
+    assert {key: properties[key] for key in TABLE_INDEX_KEYS} == {
+        key: expected[key] for key in TABLE_INDEX_KEYS
+    }
+    assert properties["StreamSpecification"] == {
+        "StreamViewType": expected["StreamSpecification"]["StreamViewType"]
+    }
+
+
+def test_the_table_is_the_stage_table_on_demand(stage: package.Stage) -> None:
+    config = package.load_config()["stages"][stage.name]
+    properties = table(stage)["Properties"]
+    assert properties["TableName"] == config["environment_variables"]["TABLE_NAME"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_table_expires_items_and_is_recoverable_and_encrypted(stage: package.Stage) -> None:
+    properties = table(stage)["Properties"]
+    assert properties["TimeToLiveSpecification"] == {
+        "AttributeName": ttl_attribute_name(),
+        "Enabled": True,
+    }
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_only_the_prod_table_is_protected_from_deletion() -> None:
+    prod = table(package.load_stage("prod"))
+    dev = table(package.load_stage("dev"))
+    assert prod["Properties"]["DeletionProtectionEnabled"] is True
+    assert (prod["DeletionPolicy"], prod["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert dev["Properties"]["DeletionProtectionEnabled"] is False
+    assert (dev["DeletionPolicy"], dev["UpdateReplacePolicy"]) == ("Delete", "Delete")
+
+
+# ---------------------------------------------------------------- gateway responses
+
+
+def test_every_gateway_response_has_its_status_and_contract_body(stage: package.Stage) -> None:
+    found = responses(stage)
+    assert set(found) == {response.response_type for response in gateway.ALL}
+    for response in gateway.ALL:
+        rendered = found[response.response_type]
+        assert rendered["statusCode"] == str(response.status_code)
+        body = rendered["responseTemplates"]["application/json"]
+        assert json.loads(body) == {"detail": response.detail}
+        parameters = rendered["responseParameters"]
+        for name, value in response.headers.items():
+            assert parameters[f"gatewayresponse.header.{name}"] == f"'{value}'"
+        assert parameters["gatewayresponse.header.X-Request-Id"] == "context.requestId"
+
+
+def test_a_401_from_the_gateway_asks_for_a_bearer_token(stage: package.Stage) -> None:
+    unauthorized = responses(stage)["UNAUTHORIZED"]
+    assert unauthorized["statusCode"] == "401"
+    assert unauthorized["responseParameters"]["gatewayresponse.header.WWW-Authenticate"] == (
+        "'Bearer'"
+    )
+    assert responses(stage)["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+
+
+def test_gateway_responses_carry_the_stage_cors_origin_only_when_set(
+    stage: package.Stage,
+) -> None:
+    header = "gatewayresponse.header.Access-Control-Allow-Origin"
+    without = responses(dataclasses.replace(stage, cors_allow_origin=None))
+    with_origin = responses(dataclasses.replace(stage, cors_allow_origin="https://app.example"))
+    for response in gateway.ALL:
+        assert header not in without[response.response_type]["responseParameters"]
+        assert (
+            with_origin[response.response_type]["responseParameters"][header]
+            == "'https://app.example'"
+        )
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_the_stream_handler_gets_only_movie_removals_from_the_table_stream(
+    stage: package.Stage,
+) -> None:
+    events = resources(stage)[package.TABLE_STREAM.resource]["Properties"]["Events"]
+    source = events[package.STREAM_EVENT]["Properties"]
+    assert source["Stream"] == STREAM_ARN
+    (only_filter,) = source["FilterCriteria"]["Filters"]
+    assert json.loads(only_filter["Pattern"]) == {
+        "eventName": ["REMOVE"],
+        "dynamodb": {"OldImage": {"kind": {"S": ["movie"]}}},
+    }
+
+
+def test_every_function_knows_the_stream_and_has_its_chalice_deploy_name() -> None:
+    dev = package.load_stage("dev")
+    names = {}
+    for function in package.FUNCTIONS:
+        properties = resources(dev)[function.resource]["Properties"]
+        assert properties["Environment"]["Variables"]["TABLE_STREAM_ARN"] == STREAM_ARN
+        names[function.name] = properties["FunctionName"]
+    assert names == {
+        "api_handler": "movie-listing-api-dev",
+        "jwt_authorizer": "movie-listing-api-dev-jwt_authorizer",
+        "table_stream": "movie-listing-api-dev-table_stream",
+    }
+
+
+def test_tracing_is_on_in_prod_and_off_in_dev() -> None:
+    prod, dev = package.load_stage("prod"), package.load_stage("dev")
+    assert (prod.xray, dev.xray) == (True, False)
+    assert resources(prod)[package.REST_API]["Properties"]["TracingEnabled"] is True
+    assert resources(dev)[package.REST_API]["Properties"]["TracingEnabled"] is False
+
+
+def test_deployed_stages_name_the_jwt_key_parameter_never_the_key(stage: package.Stage) -> None:
+    variables = package.load_config()["stages"][stage.name]["environment_variables"]
+    assert variables["JWT_SECRET_PARAMETER"].startswith(f"/movie-listing-api/{stage.name}/")
+    assert "JWT_SECRET" not in variables
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def test_each_function_uses_its_own_policy_file(stage: package.Stage) -> None:
+    config = package.load_config()["stages"][stage.name]["lambda_functions"]
+    for function in package.FUNCTIONS:
+        assert config[function.name]["iam_policy_file"] == stage.policy_file(function)
+
+
+def test_the_policy_files_are_the_generated_policies(stage: package.Stage) -> None:
+    for function in package.FUNCTIONS:
+        assert policy_file(stage, function) == package.policy(stage, function), (
+            f"{stage.policy_file(function)} is stale: run `make policies`"
+        )
+
+
+def test_policies_grant_exactly_the_dynamodb_actions_the_storage_code_calls(
+    stage: package.Stage,
+) -> None:
+    granted: set[str] = set()
+    for function in package.FUNCTIONS:
+        grants = table_grants(stage, function)
+        index_queries = {"dynamodb:Query"} if function.queries_indexes else set()
+        assert grants == set(function.table_actions) | index_queries
+        granted |= grants
+    assert granted == storage_calls()
+
+
+def test_no_policy_grants_table_metadata_scans_or_wildcard_actions(stage: package.Stage) -> None:
+    every_action = {action for statement in statements(stage) for action in statement["Action"]}
+    assert every_action.isdisjoint({"dynamodb:DescribeTable", "dynamodb:Scan"})
+    assert not any(action.endswith("*") for action in every_action)
+
+
+def test_only_the_stream_handler_reads_the_stream_and_the_authorizer_has_no_table(
+    stage: package.Stage,
+) -> None:
+    def sids(function: package.Function) -> set[str]:
+        return {statement["Sid"] for statement in policy_file(stage, function)["Statement"]}
+
+    assert "TableStream" in sids(package.TABLE_STREAM)
+    assert "TableStream" not in sids(package.API_HANDLER) | sids(package.JWT_AUTHORIZER)
+    assert not sids(package.JWT_AUTHORIZER) & {"Table", "Indexes"}
+    assert "JwtKey" not in sids(package.TABLE_STREAM)
+
+
+def test_no_statement_grants_every_resource_except_x_ray(stage: package.Stage) -> None:
+    for statement in statements(stage):
+        if "*" in statement["Resource"]:
+            assert statement["Sid"] == package.XRAY_STATEMENT
+            assert set(statement["Action"]) <= set(package.XRAY_ACTIONS)
+
+
+def test_x_ray_may_be_written_only_where_tracing_is_on(stage: package.Stage) -> None:
+    traced = [s for s in statements(stage) if s["Sid"] == package.XRAY_STATEMENT]
+    assert len(traced) == (len(package.FUNCTIONS) if stage.xray else 0)
+
+
+def test_the_jwt_key_is_decrypted_only_through_ssm_for_its_parameter(
+    stage: package.Stage,
+) -> None:
+    parameter = f"arn:aws:ssm:*:*:parameter{stage.jwt_secret_parameter}"
+    for statement in statements(stage):
+        if statement["Sid"] == "JwtKey":
+            assert statement["Resource"] == [parameter]
+        if statement["Sid"] == "JwtKeyDecrypt":
+            assert statement["Condition"]["StringLike"] == {
+                "kms:ViaService": "ssm.*.amazonaws.com",
+                "kms:EncryptionContext:PARAMETER_ARN": parameter,
+            }
