@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class GatewayResponse:
+    """One gateway response; ``status_code=None`` keeps API Gateway's own status.
+
+    The two catch-alls must not set one: API Gateway applies ``DEFAULT_4XX``
+    and ``DEFAULT_5XX`` to every type not listed, so a fixed status would
+    turn an integration timeout's 504 (or a quota's 429) into 500 or 400.
+    """
+
     response_type: str
-    status_code: int
+    status_code: int | None
     detail: str
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -36,8 +43,8 @@ ACCESS_DENIED = GatewayResponse(
 )
 REQUEST_TOO_LARGE = GatewayResponse("REQUEST_TOO_LARGE", 413, "Request body too large")
 THROTTLED = GatewayResponse("THROTTLED", 429, "Too many requests", {"Retry-After": "1"})
-DEFAULT_4XX = GatewayResponse("DEFAULT_4XX", 400, "Bad Request")
-DEFAULT_5XX = GatewayResponse("DEFAULT_5XX", 500, "Internal Server Error")
+DEFAULT_4XX = GatewayResponse("DEFAULT_4XX", None, "Bad Request")
+DEFAULT_5XX = GatewayResponse("DEFAULT_5XX", None, "Internal Server Error")
 
 ALL = (
     UNAUTHORIZED,

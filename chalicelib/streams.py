@@ -17,6 +17,8 @@ import os
 
 from chalice.app import Blueprint, DynamoDBEvent
 
+from chalicelib import logs
+
 bp = Blueprint(__name__)
 log = logging.getLogger("movies.streams")
 
@@ -31,6 +33,7 @@ MOVIE_KIND = "movie"
 def on_table_change(event: DynamoDBEvent) -> None:
     from chalicelib.storage.movies import delete_movie_children
 
+    logs.configure()  # this function's Lambda imports this module, not app.py
     for record in event:
         old = record.old_image or {}
         if record.event_name != "REMOVE" or old.get("kind", {}).get("S") != MOVIE_KIND:

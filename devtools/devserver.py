@@ -20,10 +20,21 @@ from types import FrameType
 
 from chalice.cli.factory import CLIFactory
 from chalice.deploy.validate import validate_routes
-from chalice.local import LocalDevServer
+from chalice.local import LocalDevServer, ThreadedHTTPServer
 
 from devtools.dynamodb import ensure_table, start_moto_server
 from devtools.gateway import PROJECT_DIR, ContractRequestHandler, thread_local_requests
+
+
+class DevHTTPServer(ThreadedHTTPServer):
+    """Chalice's threaded server with a listen backlog for bursts of clients.
+
+    ``socketserver`` queues only 5 pending connections; a burst of 16
+    clients connecting at once would see connection resets.
+    """
+
+    request_queue_size = 128
+
 
 DEFAULT_TABLE = "movies-local"
 DEFAULT_REGION = "us-east-1"
@@ -83,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         app = thread_local_requests(config.chalice_app)
         validate_routes(app.routes)
         server = LocalDevServer(
-            app, config, args.host, args.port, handler_cls=ContractRequestHandler
+            app,
+            config,
+            args.host,
+            args.port,
+            handler_cls=ContractRequestHandler,
+            server_cls=DevHTTPServer,
         )
         host, port = server.server.server_address[:2]
         url = f"http://{host}:{port}"

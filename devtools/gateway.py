@@ -43,7 +43,9 @@ def gateway_response_for(error: LocalGatewayException) -> gateway.GatewayRespons
     return gateway.DEFAULT_5XX
 
 
-def render(response: gateway.GatewayResponse, request_id: str | None = None) -> dict[str, Any]:
+def render(
+    response: gateway.GatewayResponse, request_id: str | None = None, status_code: int = 500
+) -> dict[str, Any]:
     """A Lambda-proxy-shaped response dict for a gateway response."""
     headers = {
         **response.headers,
@@ -54,7 +56,7 @@ def render(response: gateway.GatewayResponse, request_id: str | None = None) -> 
     if origin:
         headers["Access-Control-Allow-Origin"] = origin
     return {
-        "statusCode": response.status_code,
+        "statusCode": response.status_code or status_code,
         "headers": headers,
         "multiValueHeaders": {},
         "body": response.body().decode(),
@@ -70,7 +72,9 @@ class ContractGateway(LocalGateway):
         try:
             return super().handle_request(method, path, headers, body)
         except LocalGatewayException as error:
-            return render(gateway_response_for(error), error.headers.get("x-amzn-RequestId"))
+            return render(
+                gateway_response_for(error), error.headers.get("x-amzn-RequestId"), error.CODE
+            )
 
 
 class ContractRequestHandler(ChaliceRequestHandler):

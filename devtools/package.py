@@ -249,11 +249,13 @@ def gateway_response(response: gateway.GatewayResponse, cors_origin: str | None)
     if cors_origin:
         headers["Access-Control-Allow-Origin"] = _static(cors_origin)
     headers["X-Request-Id"] = "context.requestId"
-    return {
-        "statusCode": str(response.status_code),
+    rendered: dict[str, Any] = {
         "responseParameters": {f"gatewayresponse.header.{k}": v for k, v in headers.items()},
         "responseTemplates": {"application/json": response.body().decode()},
     }
+    if response.status_code is not None:
+        rendered["statusCode"] = str(response.status_code)
+    return rendered
 
 
 def _static(value: str) -> str:
