@@ -27,7 +27,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.settings import get_settings
-from chalicelib.storage.table import TableItem, configure
+from chalicelib.storage.table import TableItem, configure, forget_configuration
 
 T = TypeVar("T")
 
@@ -70,6 +70,7 @@ def connection() -> Connection:
 def reset() -> None:
     """Forget the connection, so the next call reads the settings again (tests)."""
     table_connection.cache_clear()
+    forget_configuration()
 
 
 def new_id() -> int:

@@ -10,6 +10,7 @@ access-pattern table.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
@@ -27,7 +28,7 @@ from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, get_settings
 
 ID_WIDTH = 16  # 2**53 has 16 digits; zero-padding keeps string order = numeric order
 ALL_MOVIES = "MOVIES"
@@ -114,6 +115,25 @@ class TableItem(Model):
     by_all_movies: ClassVar[ByAllMovies] = ByAllMovies()
     by_owner: ClassVar[ByOwner] = ByOwner()
     ratings_by_time: ClassVar[RatingsByTime] = RatingsByTime()
+
+    configured: ClassVar[bool] = False
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        """The one connection every model shares, to the table the settings name.
+
+        PynamoDB reads ``Meta.table_name`` and ``Meta.region`` when a model
+        first talks to DynamoDB. Whatever that first call is (a fresh Lambda
+        container may well start with a read), the models are pointed at the
+        settings' table before it; ``Meta`` only holds placeholders. Every
+        entity uses ``TableItem``'s connection, so there is one botocore
+        client to build, and one place to hook into.
+        """
+        if not TableItem.configured:
+            with _CONFIGURING:
+                if not TableItem.configured:
+                    _point_at(get_settings())
+        return super(TableItem, TableItem)._get_connection()
 
 
 # ---------------------------------------------------------------- users
@@ -341,19 +361,34 @@ ENTITIES: tuple[type[TableItem], ...] = (
 # ---------------------------------------------------------------- connection
 
 
+_CONFIGURING = threading.Lock()
+
+
 def configure(settings: Settings) -> TableConnection:
     """Point every model at the settings' table, over one shared connection.
 
     The endpoint is botocore's own: ``AWS_ENDPOINT_URL_DYNAMODB`` when set
     (moto's server in development), AWS otherwise.
     """
+    with _CONFIGURING:
+        _point_at(settings)
+    return TableItem._get_connection()
+
+
+def forget_configuration() -> None:
+    """Let the next call read the settings again (tests)."""
+    with _CONFIGURING:
+        TableItem.configured = False
+
+
+def _point_at(settings: Settings) -> None:
     TableItem.Meta.table_name = settings.table_name
     TableItem.Meta.region = settings.region
     for entity in ENTITIES:
         if "_connection" in vars(entity):
             delattr(entity, "_connection")
     TableItem._connection = None
-    return TableItem._get_connection()
+    TableItem.configured = True
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

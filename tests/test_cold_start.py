@@ -1,0 +1,94 @@
+"""A fresh Lambda container: what each function's import pulls in, and its first request.
+
+Each check runs in a new interpreter, since this one has imported everything
+already. The authorizer's function imports ``chalicelib.auth`` alone (its
+handler is ``chalicelib.auth.jwt_authorizer``), so that import must not drag
+in the table, the models or the password hashers; the API function hashes
+passwords only on signup, login and password changes, so it loads passlib and
+argon2 only then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+NOT_FOR_THE_AUTHORIZER = ("pynamodb", "pydantic", "passlib", "argon2", "botocore")
+PASSWORD_HASHERS = ("passlib", "argon2")
+
+LOADED = """
+import json, sys
+def loaded(*packages):
+    return sorted(p for p in packages if any(m == p or m.startswith(p + ".") for m in sys.modules))
+"""
+
+
+def run_python(code: str) -> Any:
+    """Run ``code`` in a new interpreter in the project; what it printed, as JSON.
+
+    It inherits the offline environment ``conftest`` set (dummy credentials,
+    the ``test`` stage), without a Sentry DSN.
+    """
+    finished = subprocess.run(
+        [sys.executable, "-c", LOADED + code],
+        cwd=PROJECT_DIR,
+        env={name: value for name, value in os.environ.items() if name != "SENTRY_DSN"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_authorizer_loads_no_storage_models_or_hashers() -> None:
+    code = f"import chalicelib.auth\nprint(json.dumps(loaded(*{NOT_FOR_THE_AUTHORIZER!r})))"
+    assert run_python(code) == []
+
+
+def test_checking_a_token_loads_no_storage_models_or_hashers() -> None:
+    code = f"""
+from chalicelib.security import issue_access_token
+from chalicelib.auth import jwt_authorizer
+token, _ = issue_access_token(42)
+event = {{"type": "TOKEN", "authorizationToken": "Bearer " + token, "methodArn": "arn"}}
+assert jwt_authorizer(event, None)["principalId"] == "42"
+print(json.dumps(loaded(*{NOT_FOR_THE_AUTHORIZER!r})))
+"""
+    assert run_python(code) == []
+
+
+def test_the_api_loads_the_password_hashers_only_when_a_password_is_hashed() -> None:
+    code = f"""
+import app
+before = loaded(*{PASSWORD_HASHERS!r})
+from chalicelib import security
+security.hash_password("correct horse battery")
+print(json.dumps([before, loaded(*{PASSWORD_HASHERS!r})]))
+"""
+    assert run_python(code) == [[], sorted(PASSWORD_HASHERS)]
+
+
+def test_a_fresh_process_can_start_with_a_read_of_the_configured_table() -> None:
+    """The models reach the settings' table (and region) on any first call, not only writes."""
+    code = """
+import os
+os.environ.update({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"})
+import boto3
+from moto import mock_aws
+with mock_aws():
+    from app import app
+    from chalice.test import Client
+    from chalicelib.storage.table import table_definition
+    dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+    dynamodb.create_table(**table_definition(os.environ["TABLE_NAME"]))
+    with Client(app, stage_name="test") as client:
+        response = client.http.get("/movies/12345")
+print(json.dumps([response.status_code, json.loads(response.body)]))
+"""
+    assert run_python(code) == [404, {"detail": "Movie not found!"}]
