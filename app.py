@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import auth, http, logs, observability, streams
-from chalicelib.routes import comments, movies, ratings, service, users
+from chalicelib.routes import comments, docs, movies, ratings, service, users
 
 logs.configure()
 observability.init_error_reporting()
@@ -16,3 +16,4 @@ app.register_blueprint(users.bp)
 app.register_blueprint(movies.bp)
 app.register_blueprint(ratings.bp)
 app.register_blueprint(comments.bp)
+app.register_blueprint(docs.bp)

@@ -21,6 +21,12 @@ from chalicelib.settings import get_settings
 
 PURPOSE = "page-cursor"
 MAX_CURSOR_CHARS = 2048
+# What ``decode`` answers, for the API docs of every route that takes a cursor.
+ERRORS = (
+    errors.BadRequest("Invalid cursor"),
+    errors.BadRequest("Cursor belongs to a different list"),
+    errors.BadRequest("Cursor expired"),
+)
 
 
 def encode(list_id: str, last_key: dict[str, Any] | None) -> str | None:

@@ -109,6 +109,13 @@ class TooManyRequests(ApiError):
         super().__init__(headers={"Retry-After": str(retry_after_seconds)})
 
 
+class InternalServerError(ApiError):
+    """A bug. The body never says more than this; the trace is in the log."""
+
+    status_code = 500
+    default_detail = "Internal Server Error"
+
+
 class ServiceUnavailable(ApiError):
     status_code = 503
     default_detail = "Service temporarily unavailable; try again shortly"

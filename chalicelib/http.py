@@ -15,12 +15,14 @@ Two layers wrap every request:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -28,6 +30,7 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import auth, errors
+from chalicelib.errors import ApiError
 from chalicelib.settings import get_settings
 
 log = logging.getLogger("movies")
@@ -188,45 +191,177 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------- routes
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One documented response: its body and the headers it carries.
+
+    ``body`` is a response model, ``list[Model]``, or ``None`` for an empty
+    body; ``schema`` replaces it with a raw JSON schema for bodies that are
+    not models (the docs pages, their assets, the OpenAPI document itself).
+    """
+
+    body: Any = None
+    description: str = ""
+    headers: tuple[str, ...] = ()
+    media_type: str = _JSON
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What ``endpoint`` registered, as the OpenAPI document describes it.
+
+    The same object drives the handler (``body`` and ``query`` are the
+    models the handler parses, ``path_params`` the ids it converts), so the
+    document cannot describe an input the route does not use.
+    """
+
+    path: str
+    methods: tuple[str, ...]
+    view: Callable[..., Any]
+    authenticated: bool
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    content_types: tuple[str, ...]
+    responses: Mapping[int, Reply]
+    errors: tuple[type[ApiError] | ApiError, ...]
+    uses_table: bool
+    path_params: tuple[str, ...]
+    summary: str
+    description: str | None
+    tags: tuple[str, ...]
+
+    @property
+    def error_statuses(self) -> dict[int, list[ApiError]]:
+        """Every error status this operation can answer, with example errors.
+
+        The generic ones follow from the declaration: 422 with any input,
+        401 when authenticated, 413 and 415 with a body, 500 always, 503
+        (DynamoDB throttled us) unless it never touches the table.
+        Route-specific ones come from ``errors``.
+        """
+        found: dict[int, list[ApiError]] = {}
+
+        def add(error: type[ApiError] | ApiError) -> None:
+            instance = error if isinstance(error, ApiError) else _example(error)
+            found.setdefault(instance.status_code, []).append(instance)
+
+        if self.body or self.query or self.path_params:
+            add(errors.ValidationFailed([]))
+        if self.authenticated:
+            add(errors.NotAuthenticated())
+            add(errors.NotAuthenticated("Could not validate credentials"))
+        if self.body:
+            add(errors.PayloadTooLarge)
+            add(errors.UnsupportedMediaType)
+        for error in self.errors:
+            add(error)
+        add(errors.InternalServerError)
+        if self.uses_table:
+            add(errors.ServiceUnavailable)
+        return dict(sorted(found.items()))
+
+
+_OPERATIONS: dict[Callable[..., Any], Operation] = {}
+
+
+def operation_of(handler: Callable[..., Any]) -> Operation | None:
+    """The ``Operation`` behind a route's view function, if ``endpoint`` made it."""
+    return _OPERATIONS.get(handler)
+
+
 def endpoint(
     bp: Blueprint,
     path: str,
     *,
     methods: list[str],
+    responses: Mapping[int, Reply | Any],
     authenticated: bool = False,
     content_types: list[str] | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    errors: Sequence[type[ApiError] | ApiError] = (),
+    uses_table: bool = True,
+    summary: str | None = None,
+    tags: Sequence[str] | None = None,
 ) -> Callable[[View], View]:
-    """Register ``view`` on ``bp`` at ``path``, guarded and error-mapped.
+    """Register ``view`` on ``bp`` at ``path``, guarded, parsed, error-mapped and documented.
 
-    ``authenticated`` attaches the JWT authorizer and admits only requests
-    whose token it accepted; the view then gets ``user_id`` as a keyword.
+    The handler, in this order: answers 401 unless the JWT authorizer
+    accepted the token (``authenticated``), passing ``user_id``; turns every
+    path parameter into a positive id (``path_id``); parses ``query`` and
+    ``body`` into their models, passing ``query=`` and ``body=``. The
+    declaration is also what ``GET /openapi.json`` shows: ``responses`` maps
+    each success status to a ``Reply`` (or just its body model), ``errors``
+    lists the route's own error classes or instances (the generic ones are
+    derived, see ``Operation.error_statuses``); ``uses_table=False`` for a
+    route that never calls DynamoDB, so cannot be throttled (503).
     """
+    path_params = tuple(re.findall(r"{(\w+)}", path))
 
     def decorator(view: View) -> View:
-        def handler(**path_params: str) -> Response:
+        def handler(**raw_params: str) -> Response:
             request = bp.current_request
             try:
+                kwargs: dict[str, Any] = {}
                 if authenticated:
-                    path_params["user_id"] = auth.user_id_from_context(request.context)  # type: ignore[assignment]
-                return view(**path_params)
-            except errors.ApiError as exc:
+                    kwargs["user_id"] = auth.user_id_from_context(request.context)
+                for name in path_params:
+                    kwargs[name] = path_id(name, raw_params[name])
+                if query is not None:
+                    kwargs["query"] = parse_query(request, query)
+                if body is not None:
+                    kwargs["body"] = parse_body(request, body)
+                return view(**kwargs)
+            except ApiError as exc:
                 return error_response(exc)
             except Exception:
                 log.exception("unhandled error", extra={"fields": {"route": path}})
-                return json_response({"detail": "Internal Server Error"}, 500)
+                return _server_error()
 
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
         handler.__wrapped__ = view  # type: ignore[attr-defined]
-        kwargs: dict[str, Any] = {"methods": methods}
+        options: dict[str, Any] = {"methods": methods}
         if authenticated:
-            kwargs["authorizer"] = auth.jwt_authorizer
+            options["authorizer"] = auth.jwt_authorizer
         if content_types:
-            kwargs["content_types"] = content_types
-        bp.route(path, **kwargs)(handler)
+            options["content_types"] = content_types
+        _OPERATIONS[handler] = Operation(
+            path=path,
+            methods=tuple(methods),
+            view=view,
+            authenticated=authenticated,
+            body=body,
+            query=query,
+            content_types=tuple(content_types or [_JSON]),
+            responses={
+                status: reply if isinstance(reply, Reply) else Reply(reply)
+                for status, reply in responses.items()
+            },
+            errors=tuple(errors),
+            uses_table=uses_table,
+            path_params=path_params,
+            summary=summary or view.__name__.replace("_", " ").capitalize(),
+            description=inspect.getdoc(view),
+            tags=tuple(tags or [view.__module__.rsplit(".", 1)[-1]]),
+        )
+        bp.route(path, **options)(handler)
         return view
 
     return decorator
+
+
+def _server_error() -> Response:
+    # Outside ``endpoint``, whose ``errors`` parameter hides the module.
+    return error_response(errors.InternalServerError())
+
+
+def _example(error_class: type[ApiError]) -> ApiError:
+    """An instance to show in the docs, for classes whose constructor needs arguments."""
+    if issubclass(error_class, (errors.TooManyRequests, errors.ServiceUnavailable)):
+        return error_class(30)
+    return error_class()
 
 
 # ---------------------------------------------------------------- middleware

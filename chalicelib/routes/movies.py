@@ -5,14 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import (
-    empty_response,
-    endpoint,
-    json_response,
-    parse_body,
-    parse_query,
-    path_id,
-)
+from chalicelib.http import Reply, empty_response, endpoint, json_response
 from chalicelib.presenters import public_movie, public_rating, public_thread, release_date
 from chalicelib.schemas.movies import (
     DeletedMovie,
@@ -31,19 +24,44 @@ from chalicelib.storage.table import MovieItem
 bp = Blueprint(__name__)
 
 ALL_MOVIES_LIST = "movies"
+TAGS = ["Movies"]
+NOT_FOUND_SEED = errors.MovieNotFound("Movie not found!")
+OWNER_ERRORS: list[type[errors.ApiError] | errors.ApiError] = [
+    errors.MovieNotFound,
+    errors.Forbidden("Not authorized to modify this movie"),
+]
 
 
-@endpoint(bp, "/movies", methods=["GET"])
-def list_movies() -> Response:
-    query = parse_query(bp.current_request, OffsetPage)
+@endpoint(
+    bp,
+    "/movies",
+    methods=["GET"],
+    query=OffsetPage,
+    responses={200: MovieList},
+    errors=cursors.ERRORS,
+    summary="List movies",
+    tags=TAGS,
+)
+def list_movies(query: OffsetPage) -> Response:
+    """Newest first. ``next_cursor`` fetches the next page; ``offset`` is for seed clients."""
     start_key = cursors.decode(ALL_MOVIES_LIST, query.cursor)
     page = movies.list_movies(limit=query.limit, offset=query.offset, start_key=start_key)
     return json_response(_movie_list(page, ALL_MOVIES_LIST))
 
 
-@endpoint(bp, "/movies/user", methods=["GET"], authenticated=True)
-def list_my_movies(user_id: int) -> Response:
-    query = parse_query(bp.current_request, OffsetPage)
+@endpoint(
+    bp,
+    "/movies/user",
+    methods=["GET"],
+    authenticated=True,
+    query=OffsetPage,
+    responses={200: MovieList},
+    errors=cursors.ERRORS,
+    summary="List my movies",
+    tags=TAGS,
+)
+def list_my_movies(user_id: int, query: OffsetPage) -> Response:
+    """The caller's movies, newest first, paged like ``GET /movies``."""
     list_id = f"movies:owner:{user_id}"
     start_key = cursors.decode(list_id, query.cursor)
     page = movies.list_owner_movies(
@@ -52,40 +70,109 @@ def list_my_movies(user_id: int) -> Response:
     return json_response(_movie_list(page, list_id))
 
 
-@endpoint(bp, "/movie/{movie_id}", methods=["GET"])
-def read_movie_seed(movie_id: str) -> Response:
-    return json_response(_detail(path_id("movie_id", movie_id)))
+@endpoint(
+    bp,
+    "/movie/{movie_id}",
+    methods=["GET"],
+    responses={200: MovieDetail},
+    errors=[NOT_FOUND_SEED],
+    summary="Get movie by id (seed path)",
+    tags=TAGS,
+)
+def read_movie_seed(movie_id: int) -> Response:
+    """The same as ``GET /movies/{movie_id}``."""
+    return json_response(_detail(movie_id))
 
 
-@endpoint(bp, "/movies/{movie_id}", methods=["GET"])
-def read_movie(movie_id: str) -> Response:
-    return json_response(_detail(path_id("movie_id", movie_id)))
+@endpoint(
+    bp,
+    "/movies/{movie_id}",
+    methods=["GET"],
+    responses={200: MovieDetail},
+    errors=[NOT_FOUND_SEED],
+    summary="Get movie by id",
+    tags=TAGS,
+)
+def read_movie(movie_id: int) -> Response:
+    """The movie with its first page of comment threads and its newest ratings."""
+    return json_response(_detail(movie_id))
 
 
-@endpoint(bp, "/new_movies", methods=["POST"], authenticated=True)
-def create_movie_seed(user_id: int) -> Response:
-    return json_response(_create(user_id))
+@endpoint(
+    bp,
+    "/new_movies",
+    methods=["POST"],
+    authenticated=True,
+    body=MovieCreate,
+    responses={200: MoviePublic},
+    summary="Create movie (seed path)",
+    tags=TAGS,
+)
+def create_movie_seed(user_id: int, body: MovieCreate) -> Response:
+    """The seed's create: 200 and no ``Location``."""
+    return json_response(_create(user_id, body))
 
 
-@endpoint(bp, "/movies", methods=["POST"], authenticated=True)
-def create_movie(user_id: int) -> Response:
-    movie = _create(user_id)
+@endpoint(
+    bp,
+    "/movies",
+    methods=["POST"],
+    authenticated=True,
+    body=MovieCreate,
+    responses={201: Reply(MoviePublic, "The movie, created", headers=("Location",))},
+    summary="Create movie",
+    tags=TAGS,
+)
+def create_movie(user_id: int, body: MovieCreate) -> Response:
+    movie = _create(user_id, body)
     return json_response(movie, 201, {"Location": f"/movies/{movie.id}"})
 
 
-@endpoint(bp, "/movie_update/{movie_id}", methods=["PUT"], authenticated=True)
-def update_movie_seed(movie_id: str, user_id: int) -> Response:
-    return json_response(_update(movie_id, user_id))
+@endpoint(
+    bp,
+    "/movie_update/{movie_id}",
+    methods=["PUT"],
+    authenticated=True,
+    body=MovieUpdate,
+    responses={200: MoviePublic},
+    errors=OWNER_ERRORS,
+    summary="Update movie (seed path)",
+    tags=TAGS,
+)
+def update_movie_seed(movie_id: int, user_id: int, body: MovieUpdate) -> Response:
+    """The owner's update; only the fields sent change, ``null`` clears an optional one."""
+    return json_response(_update(movie_id, user_id, body))
 
 
-@endpoint(bp, "/movies/{movie_id}", methods=["PUT", "PATCH"], authenticated=True)
-def update_movie(movie_id: str, user_id: int) -> Response:
-    return json_response(_update(movie_id, user_id))
+@endpoint(
+    bp,
+    "/movies/{movie_id}",
+    methods=["PUT", "PATCH"],
+    authenticated=True,
+    body=MovieUpdate,
+    responses={200: MoviePublic},
+    errors=OWNER_ERRORS,
+    summary="Update movie",
+    tags=TAGS,
+)
+def update_movie(movie_id: int, user_id: int, body: MovieUpdate) -> Response:
+    """The owner's update; only the fields sent change, ``null`` clears an optional one."""
+    return json_response(_update(movie_id, user_id, body))
 
 
-@endpoint(bp, "/movie_delete/{movie_id}", methods=["DELETE"], authenticated=True)
-def delete_movie_seed(movie_id: str, user_id: int) -> Response:
-    movie = movies.delete_movie(path_id("movie_id", movie_id), user_id)
+@endpoint(
+    bp,
+    "/movie_delete/{movie_id}",
+    methods=["DELETE"],
+    authenticated=True,
+    responses={200: MovieDeleted},
+    errors=OWNER_ERRORS,
+    summary="Delete movie (seed path)",
+    tags=TAGS,
+)
+def delete_movie_seed(movie_id: int, user_id: int) -> Response:
+    """The owner's delete; its comments and ratings go with it."""
+    movie = movies.delete_movie(movie_id, user_id)
     deleted = DeletedMovie(
         id=movie.id,
         title=movie.title,
@@ -96,16 +183,25 @@ def delete_movie_seed(movie_id: str, user_id: int) -> Response:
     return json_response(MovieDeleted(data=deleted))
 
 
-@endpoint(bp, "/movies/{movie_id}", methods=["DELETE"], authenticated=True)
-def delete_movie(movie_id: str, user_id: int) -> Response:
-    movies.delete_movie(path_id("movie_id", movie_id), user_id)
+@endpoint(
+    bp,
+    "/movies/{movie_id}",
+    methods=["DELETE"],
+    authenticated=True,
+    responses={204: Reply(None, "Deleted, with its comments and ratings")},
+    errors=OWNER_ERRORS,
+    summary="Delete movie",
+    tags=TAGS,
+)
+def delete_movie(movie_id: int, user_id: int) -> Response:
+    movies.delete_movie(movie_id, user_id)
     return empty_response(204)
 
 
 def _detail(movie_id: int) -> MovieDetail:
     detail = movies.movie_detail(movie_id)
     if detail is None:
-        raise errors.MovieNotFound("Movie not found!")
+        raise errors.MovieNotFound(NOT_FOUND_SEED.detail)
     return MovieDetail(
         **public_movie(detail.movie).model_dump(),
         comments=[public_thread(node) for node in detail.threads.items],
@@ -123,15 +219,12 @@ def ratings_list_id(movie_id: int) -> str:
     return f"ratings:{movie_id}"
 
 
-def _create(user_id: int) -> MoviePublic:
-    body = parse_body(bp.current_request, MovieCreate)
+def _create(user_id: int, body: MovieCreate) -> MoviePublic:
     return public_movie(movies.create_movie(user_id, body.model_dump()))
 
 
-def _update(raw_movie_id: str, user_id: int) -> MoviePublic:
-    movie_id = path_id("movie_id", raw_movie_id)
-    changes = parse_body(bp.current_request, MovieUpdate).changes()
-    return public_movie(movies.update_movie(movie_id, user_id, changes))
+def _update(movie_id: int, user_id: int, body: MovieUpdate) -> MoviePublic:
+    return public_movie(movies.update_movie(movie_id, user_id, body.changes()))
 
 
 def _movie_list(page: Page[MovieItem], list_id: str) -> MovieList:

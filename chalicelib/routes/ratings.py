@@ -7,55 +7,75 @@ from urllib.parse import urlencode
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import (
-    empty_response,
-    endpoint,
-    json_response,
-    parse_body,
-    parse_query,
-    path_id,
-)
+from chalicelib.http import Reply, empty_response, endpoint, json_response
 from chalicelib.presenters import public_rating
 from chalicelib.routes.movies import ratings_list_id
 from chalicelib.schemas.pages import SkipPage
-from chalicelib.schemas.ratings import AverageRating, RatingCreate
+from chalicelib.schemas.ratings import AverageRating, RatingCreate, RatingPublic
 from chalicelib.storage import movies, ratings
 
 bp = Blueprint(__name__)
 
-
-@endpoint(bp, "/movies/{movie_id}/ratings", methods=["POST"], authenticated=True)
-def rate_movie(movie_id: str, user_id: int) -> Response:
-    movie = path_id("movie_id", movie_id)
-    value = parse_body(bp.current_request, RatingCreate).rating
-    return json_response(public_rating(ratings.rate_movie(movie, user_id, value)))
+TAGS = ["Ratings"]
 
 
-@endpoint(bp, "/movies/{movie_id}/ratings", methods=["GET"])
-def list_ratings(movie_id: str) -> Response:
+@endpoint(
+    bp,
+    "/movies/{movie_id}/ratings",
+    methods=["POST"],
+    authenticated=True,
+    body=RatingCreate,
+    responses={200: RatingPublic},
+    errors=[errors.MovieNotFound],
+    summary="Rate a movie",
+    tags=TAGS,
+)
+def rate_movie(movie_id: int, user_id: int, body: RatingCreate) -> Response:
+    """One rating per user per movie: rating again replaces the old value."""
+    return json_response(public_rating(ratings.rate_movie(movie_id, user_id, body.rating)))
+
+
+@endpoint(
+    bp,
+    "/movies/{movie_id}/ratings",
+    methods=["GET"],
+    query=SkipPage,
+    responses={200: Reply(list[RatingPublic], "Newest first", headers=("X-Next-Cursor", "Link"))},
+    errors=[errors.MovieNotFound, *cursors.ERRORS],
+    summary="List ratings",
+    tags=TAGS,
+)
+def list_ratings(movie_id: int, query: SkipPage) -> Response:
     """A bare list; the next page's cursor is in ``X-Next-Cursor`` and ``Link``.
 
     Only a first page can tell an unknown movie (its Query passes over the
     movie item); a cursor was issued for a movie that existed, so a later
     page of a movie deleted since shows what is left of its ratings.
     """
-    movie = path_id("movie_id", movie_id)
-    query = parse_query(bp.current_request, SkipPage)
-    list_id = ratings_list_id(movie)
+    list_id = ratings_list_id(movie_id)
     start_key = cursors.decode(list_id, query.cursor)
-    page = ratings.rating_page(movie, limit=query.limit, skip=query.skip, start_key=start_key)
+    page = ratings.rating_page(movie_id, limit=query.limit, skip=query.skip, start_key=start_key)
     if start_key is None and page.movie is None:
         raise errors.MovieNotFound()
     cursor = cursors.encode(list_id, page.last_key)
     return json_response(
         [public_rating(rating) for rating in page.items],
-        headers=_next_page_headers(movie, query.limit, cursor),
+        headers=_next_page_headers(movie_id, query.limit, cursor),
     )
 
 
-@endpoint(bp, "/movies/{movie_id}/ratings/average", methods=["GET"])
-def average_rating(movie_id: str) -> Response:
-    movie = movies.get_movie(path_id("movie_id", movie_id))
+@endpoint(
+    bp,
+    "/movies/{movie_id}/ratings/average",
+    methods=["GET"],
+    responses={200: AverageRating},
+    errors=[errors.MovieNotFound],
+    summary="Get average rating",
+    tags=TAGS,
+)
+def average_rating(movie_id: int) -> Response:
+    """Two decimals, ``null`` without ratings; read from counters, never a scan."""
+    movie = movies.get_movie(movie_id)
     if movie is None:
         raise errors.MovieNotFound()
     average = AverageRating(
@@ -64,9 +84,18 @@ def average_rating(movie_id: str) -> Response:
     return json_response(average)
 
 
-@endpoint(bp, "/movies/{movie_id}/ratings", methods=["DELETE"], authenticated=True)
-def delete_rating(movie_id: str, user_id: int) -> Response:
-    ratings.delete_rating(path_id("movie_id", movie_id), user_id)
+@endpoint(
+    bp,
+    "/movies/{movie_id}/ratings",
+    methods=["DELETE"],
+    authenticated=True,
+    responses={204: Reply(None, "The caller's rating is removed")},
+    errors=[errors.MovieNotFound, errors.RatingNotFound],
+    summary="Delete my rating",
+    tags=TAGS,
+)
+def delete_rating(movie_id: int, user_id: int) -> Response:
+    ratings.delete_rating(movie_id, user_id)
     return empty_response(204)
 
 

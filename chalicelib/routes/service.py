@@ -10,6 +10,14 @@ from chalicelib.schemas import HealthStatus
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "/health", methods=["GET"])
+@endpoint(
+    bp,
+    "/health",
+    methods=["GET"],
+    responses={200: HealthStatus},
+    uses_table=False,
+    summary="Health",
+    tags=["Service"],
+)
 def health() -> Response:
     return json_response(HealthStatus())

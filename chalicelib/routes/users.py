@@ -7,7 +7,7 @@ import time
 from chalice.app import Blueprint, Response
 
 from chalicelib import errors, security
-from chalicelib.http import endpoint, json_response, parse_body
+from chalicelib.http import endpoint, json_response
 from chalicelib.presenters import public_user
 from chalicelib.schemas import Message
 from chalicelib.schemas.users import (
@@ -15,6 +15,7 @@ from chalicelib.schemas.users import (
     PasswordChange,
     Token,
     UserCreate,
+    UserPublic,
     UserUpdate,
 )
 from chalicelib.storage import users
@@ -23,21 +24,44 @@ from chalicelib.storage.table import UserItem
 bp = Blueprint(__name__)
 
 FORM_OR_JSON = ["application/x-www-form-urlencoded", "application/json"]
+TAGS = ["Users"]
 
 
-@endpoint(bp, "/signup", methods=["POST"])
-def signup() -> Response:
-    body = parse_body(bp.current_request, UserCreate)
+@endpoint(
+    bp,
+    "/signup",
+    methods=["POST"],
+    body=UserCreate,
+    responses={200: UserPublic},
+    errors=[errors.UsernameTaken, errors.EmailTaken],
+    summary="Signup",
+    tags=TAGS,
+)
+def signup(body: UserCreate) -> Response:
+    """Create an account; usernames and e-mails are unique, ignoring case."""
     fields = body.model_dump(exclude={"password"})
     user = users.create_user(fields, security.hash_password(body.password))
     return json_response(public_user(user))
 
 
-@endpoint(bp, "/login", methods=["POST"], content_types=FORM_OR_JSON)
-def login() -> Response:
-    """Check the password; repeated failures from one client are refused for a while."""
+@endpoint(
+    bp,
+    "/login",
+    methods=["POST"],
+    content_types=FORM_OR_JSON,
+    body=LoginRequest,
+    responses={200: Token},
+    errors=[errors.InvalidCredentials, errors.TooManyRequests],
+    summary="Login",
+    tags=TAGS,
+)
+def login(body: LoginRequest) -> Response:
+    """Check the password; repeated failures from one client are refused for a while.
+
+    OAuth2's password form (what Swagger UI's "Authorize" sends) or the same
+    fields as JSON; ``username`` may also be the e-mail.
+    """
     request = bp.current_request
-    body = parse_body(request, LoginRequest)
     client = str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
     state = users.login_state(body.username, client)
     now = int(time.time())
@@ -55,20 +79,50 @@ def login() -> Response:
     return json_response(Token(access_token=token, expires_in=expires_in))
 
 
-@endpoint(bp, "/users/me", methods=["GET"], authenticated=True)
+@endpoint(
+    bp,
+    "/users/me",
+    methods=["GET"],
+    authenticated=True,
+    responses={200: UserPublic},
+    summary="Read my profile",
+    tags=TAGS,
+)
 def read_me(user_id: int) -> Response:
     return json_response(public_user(_existing(user_id)))
 
 
-@endpoint(bp, "/users/me", methods=["PUT"], authenticated=True)
-def update_me(user_id: int) -> Response:
-    changes = parse_body(bp.current_request, UserUpdate).changes()
-    return json_response(public_user(users.update_profile(user_id, changes)))
+@endpoint(
+    bp,
+    "/users/me",
+    methods=["PUT"],
+    authenticated=True,
+    body=UserUpdate,
+    responses={200: UserPublic},
+    errors=[errors.UserNotFound, errors.UsernameTaken, errors.EmailTaken],
+    summary="Update profile",
+    tags=TAGS,
+)
+def update_me(user_id: int, body: UserUpdate) -> Response:
+    """Any subset of the profile; only the fields sent change."""
+    return json_response(public_user(users.update_profile(user_id, body.changes())))
 
 
-@endpoint(bp, "/users/me/password", methods=["PUT"], authenticated=True)
-def change_password(user_id: int) -> Response:
-    body = parse_body(bp.current_request, PasswordChange)
+@endpoint(
+    bp,
+    "/users/me/password",
+    methods=["PUT"],
+    authenticated=True,
+    body=PasswordChange,
+    responses={200: Message},
+    errors=[
+        errors.BadRequest("Current password is incorrect"),
+        errors.Conflict("The password was changed by another request; try again"),
+    ],
+    summary="Change password",
+    tags=TAGS,
+)
+def change_password(user_id: int, body: PasswordChange) -> Response:
     user = _existing(user_id)
     if not security.verify_password(body.current_password, user.password_hash):
         raise errors.BadRequest("Current password is incorrect")

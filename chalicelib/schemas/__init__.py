@@ -12,18 +12,39 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from chalicelib.errors import ValidationFailed
 
 MAX_ID = 2**53 - 1
+# For the API docs of fields stripped before their length is checked: not only whitespace.
+NOT_BLANK = r"\S"
+
+
+def _null_left_out(schema: dict[str, Any]) -> None:
+    """The docs of a field that may be left out but not sent as ``null`` (``sent_fields``)."""
+    options = [option for option in schema.pop("anyOf", ()) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema.update({**options[0], **schema})
+    elif options:
+        schema["anyOf"] = options
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+
+
+NOT_NULL = Field(json_schema_extra=_null_left_out)
+"""Mark an optional field whose ``null`` the route refuses, so the docs do not offer it."""
 
 
 def _iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str)]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_iso_utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 """ISO 8601 in UTC with a ``Z``: ``2024-08-14T20:16:31.070301Z``."""
 
 
@@ -52,7 +73,10 @@ def sent_fields(model: BaseModel, *, not_null: Iterable[str]) -> dict[str, Any]:
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Every field is in every response, defaults included: say so in the docs.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class Message(ResponseModel):

@@ -9,7 +9,10 @@ from pydantic import Field, StringConstraints
 from chalicelib.schemas import RequestModel, ResponseModel, Timestamp
 
 CommentText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=2000),
+    # For the docs: at least two characters once stripped.
+    Field(json_schema_extra={"pattern": r"\S[\s\S]*\S"}),
 ]
 
 

@@ -7,11 +7,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.schemas import RequestModel, ResponseModel, Timestamp, sent_fields
+from chalicelib.schemas import (
+    NOT_BLANK,
+    NOT_NULL,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+    sent_fields,
+)
 from chalicelib.schemas.comments import CommentPublic
 from chalicelib.schemas.ratings import RatingPublic
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
 Description = Annotated[str, StringConstraints(max_length=5000)]
 
 
@@ -24,7 +35,7 @@ class MovieCreate(RequestModel):
 class MovieUpdate(RequestModel):
     """Only the fields sent change; ``null`` clears an optional field."""
 
-    title: Title | None = None
+    title: Annotated[Title | None, NOT_NULL] = None
     description: Description | None = None
     release_date: dt.date | None = None
 

@@ -7,11 +7,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from chalicelib.schemas import RequestModel, ResponseModel, Timestamp, sent_fields
+from chalicelib.schemas import (
+    NOT_BLANK,
+    NOT_NULL,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+    sent_fields,
+)
 
 PASSWORD_MIN_BYTES = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt's limit, kept so a hash can move between schemes
 _PHONE = re.compile(r"^\+?[1-9]\d{9,14}$")
+# The same rule for the API docs, on the value as sent (spaces are removed before the check).
+_PHONE_AS_SENT = r"^ *\+? *[1-9]( *[0-9]){9,14} *$"
 
 
 def _password_bytes(value: str) -> str:
@@ -34,10 +43,27 @@ Username = Annotated[
     str,
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$"),
 ]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(_phone)]
+PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    AfterValidator(_phone),
+    Field(json_schema_extra={"pattern": _PHONE_AS_SENT}),
+]
 Email = Annotated[EmailStr, Field(max_length=254)]
-Password = Annotated[str, Field(max_length=200), AfterValidator(_password_bytes)]
+Password = Annotated[
+    str,
+    Field(
+        max_length=200,
+        description="8 to 72 bytes of UTF-8",
+        json_schema_extra={"minLength": PASSWORD_MIN_BYTES, "maxLength": PASSWORD_MAX_BYTES},
+    ),
+    AfterValidator(_password_bytes),
+]
 
 
 class UserCreate(RequestModel):
@@ -52,11 +78,11 @@ class UserCreate(RequestModel):
 class UserUpdate(RequestModel):
     """Any subset of the profile; a field sent as ``null`` is refused."""
 
-    username: Username | None = None
-    first_name: PersonName | None = None
-    last_name: PersonName | None = None
-    phone_number: PhoneNumber | None = None
-    email: Email | None = None
+    username: Annotated[Username | None, NOT_NULL] = None
+    first_name: Annotated[PersonName | None, NOT_NULL] = None
+    last_name: Annotated[PersonName | None, NOT_NULL] = None
+    phone_number: Annotated[PhoneNumber | None, NOT_NULL] = None
+    email: Annotated[Email | None, NOT_NULL] = None
 
     def changes(self) -> dict[str, Any]:
         return sent_fields(self, not_null=type(self).model_fields)
