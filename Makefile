@@ -26,6 +26,12 @@ check: install
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
 
+.PHONY: fuzz
+
+# Schemathesis over /openapi.json against the dev server, with a real token; reports in artifacts/.
+fuzz: install
+	$(BIN)/python -m devtools.fuzz
+
 # The deploy artefacts of STAGE (dev or prod) in dist/STAGE: sam.json and deployment.zip.
 STAGE ?= dev
 package: install

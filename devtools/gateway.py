@@ -93,6 +93,17 @@ class ContractRequestHandler(ChaliceRequestHandler):
         self.local_gateway = ContractGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+    def __getattr__(self, name: str) -> Any:
+        """Every HTTP method goes to the gateway, not only the ones chalice local lists.
+
+        http.server answers a method without a ``do_<METHOD>`` (TRACE, QUERY,
+        ...) with an HTML 501; the app answers the contract's 405 (404 off
+        its routes), as clients of the deployed API get a JSON error.
+        """
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
 
 def thread_local_requests(app: Chalice) -> Chalice:
     """Give ``app`` one ``current_request`` per thread, as ``chalice local`` does.

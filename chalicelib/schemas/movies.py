@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from chalicelib.schemas import (
     NOT_BLANK,
@@ -24,12 +26,32 @@ Title = Annotated[
     Field(json_schema_extra={"pattern": NOT_BLANK}),
 ]
 Description = Annotated[str, StringConstraints(max_length=5000)]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_FORMAT = "Input should be a valid date in the format YYYY-MM-DD"
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` goes on to pydantic's date parsing.
+
+    On its own pydantic also takes numbers and numeric strings as Unix
+    timestamps (``0`` is 1970-01-01) and datetimes at midnight.
+    """
+    if value is None or isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("date_type", _DATE_FORMAT)
+    if not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_from_datetime_parsing", _DATE_FORMAT)
+    return value
+
+
+ReleaseDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 
 
 class MovieCreate(RequestModel):
     title: Title
     description: Description | None = None
-    release_date: dt.date | None = None
+    release_date: ReleaseDate | None = None
 
 
 class MovieUpdate(RequestModel):
@@ -37,7 +59,7 @@ class MovieUpdate(RequestModel):
 
     title: Annotated[Title | None, NOT_NULL] = None
     description: Description | None = None
-    release_date: dt.date | None = None
+    release_date: ReleaseDate | None = None
 
     def changes(self) -> dict[str, Any]:
         return sent_fields(self, not_null=["title"])

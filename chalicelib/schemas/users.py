@@ -18,7 +18,7 @@ from chalicelib.schemas import (
 
 PASSWORD_MIN_BYTES = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt's limit, kept so a hash can move between schemes
-_PHONE = re.compile(r"^\+?[1-9]\d{9,14}$")
+_PHONE = re.compile(r"\+?[1-9][0-9]{9,14}")
 # The same rule for the API docs, on the value as sent (spaces are removed before the check).
 _PHONE_AS_SENT = r"^ *\+? *[1-9]( *[0-9]){9,14} *$"
 
@@ -34,7 +34,7 @@ def _password_bytes(value: str) -> str:
 
 def _phone(value: str) -> str:
     compact = value.replace(" ", "")
-    if not _PHONE.match(compact):
+    if not _PHONE.fullmatch(compact):
         raise ValueError("Phone number must be 10 to 15 digits, optionally starting with +")
     return compact
 
