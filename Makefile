@@ -26,11 +26,15 @@ check: install
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
 
-.PHONY: fuzz
+.PHONY: fuzz test-browser
 
 # Schemathesis over /openapi.json against the dev server, with a real token; reports in artifacts/.
 fuzz: install
 	$(BIN)/python -m devtools.fuzz
+
+# Swagger UI and ReDoc in Debian's headless chromium (make test runs them too when it is installed).
+test-browser: install
+	$(BIN)/pytest -q -m browser
 
 # The deploy artefacts of STAGE (dev or prod) in dist/STAGE: sam.json and deployment.zip.
 STAGE ?= dev
