@@ -21,7 +21,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -44,6 +44,8 @@ REDACTED = "********"
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**53 - 1
 EXPOSED_HEADERS = "X-Request-Id, X-Next-Cursor, Link, Location, Retry-After, WWW-Authenticate"
+PREFLIGHT_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id"
+PREFLIGHT_MAX_AGE_SECONDS = 600
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
@@ -391,6 +393,30 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
         },
     )
     return response
+
+
+def preflight_headers(methods: Iterable[str]) -> dict[str, str]:
+    """The answer to a CORS preflight (``OPTIONS``) for a path serving ``methods``.
+
+    Read from the settings per request, like the origin on every other
+    response: without ``CORS_ALLOW_ORIGIN`` it allows nothing cross-origin.
+    Chalice answers preflights only for routes registered with ``cors=``, a
+    ``CORSConfig`` fixed when the app is imported; the origin is a per-stage
+    setting read at request time instead, so the answer is built here (used
+    by ``devtools.gateway`` locally; see the README for the deployed API).
+    """
+    headers = {"Allow": ", ".join(sorted({*methods, "OPTIONS"}))}
+    origin = get_settings().cors_allow_origin
+    if origin:
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": headers["Allow"],
+                "Access-Control-Allow-Headers": PREFLIGHT_ALLOWED_HEADERS,
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
+            }
+        )
+    return headers
 
 
 def _request_id(request: Request) -> str:

@@ -23,10 +23,11 @@ from chalice.local import (
     LocalChalice,
     LocalGateway,
     LocalGatewayException,
+    RouteMatcher,
 )
 from chalice.test import Client, TestHTTPClient
 
-from chalicelib import gateway
+from chalicelib import gateway, http
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,15 +67,39 @@ def render(
 class ContractGateway(LocalGateway):
     """``LocalGateway`` that answers with the contract's gateway responses."""
 
+    def __init__(self, app_object: Chalice, config: Config) -> None:
+        super().__init__(app_object, config)
+        self._routes = RouteMatcher(list(app_object.routes))
+
     def handle_request(
         self, method: str, path: str, headers: dict[str, Any], body: bytes | None
     ) -> dict[str, Any]:
+        if method == "OPTIONS":
+            preflight = self._preflight(path)
+            if preflight is not None:
+                return preflight
         try:
             return super().handle_request(method, path, headers, body)
         except LocalGatewayException as error:
             return render(
                 gateway_response_for(error), error.headers.get("x-amzn-RequestId"), error.CODE
             )
+
+    def _preflight(self, path: str) -> dict[str, Any] | None:
+        """``http.preflight_headers`` for a path the app serves; ``None`` for others.
+
+        Chalice's own answer (routes without ``cors=``) allows only OPTIONS
+        and carries no origin, and crashes the test client (``body: None``).
+        """
+        try:
+            route = self._routes.match_route(path.split("?")[0]).route
+        except ValueError:
+            return None
+        methods = self._app_object.routes[route]
+        if "OPTIONS" in methods:
+            return None
+        headers = {**http.preflight_headers(methods), "X-Request-Id": str(uuid.uuid4())}
+        return {"statusCode": 204, "headers": headers, "multiValueHeaders": {}, "body": ""}
 
 
 class ContractRequestHandler(ChaliceRequestHandler):
