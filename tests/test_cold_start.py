@@ -92,3 +92,28 @@ with mock_aws():
 print(json.dumps([response.status_code, json.loads(response.body)]))
 """
     assert run_python(code) == [404, {"detail": "Movie not found!"}]
+
+
+def test_the_first_movie_detail_builds_one_dynamodb_client_for_its_two_queries() -> None:
+    """Its Queries run in two threads; a client built in each would cost twice the time."""
+    code = """
+import os
+import boto3
+from botocore.session import Session
+from moto import mock_aws
+built = []
+create_client = Session.create_client
+def counting(self, service_name, *args, **kwargs):
+    built.append(service_name)
+    return create_client(self, service_name, *args, **kwargs)
+with mock_aws():
+    from app import app
+    from chalice.test import Client
+    from chalicelib.storage.table import table_definition
+    boto3.client("dynamodb").create_table(**table_definition(os.environ["TABLE_NAME"]))
+    Session.create_client = counting
+    with Client(app, stage_name="test") as client:
+        response = client.http.get("/movies/12345")
+print(json.dumps([response.status_code, built]))
+"""
+    assert run_python(code) == [404, ["dynamodb"]]

@@ -10,7 +10,7 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib import errors
 from chalicelib.storage.comments import CommentNode, thread_page
-from chalicelib.storage.engine import item_or_none, new_id, table_connection
+from chalicelib.storage.engine import build_client, item_or_none, new_id, table_connection
 from chalicelib.storage.pages import CollectionPage, Key, Page, key_of
 from chalicelib.storage.ratings import rating_page
 from chalicelib.storage.table import (
@@ -65,6 +65,7 @@ def movie_detail(movie_id: int) -> MovieDetail | None:
     range holds the movie and a bounded page of both. Each Query starts at
     the movie item, so either one tells whether the movie exists.
     """
+    build_client()
     threads = _detail_pool.submit(thread_page, movie_id, limit=DETAIL_THREADS)
     ratings = _detail_pool.submit(rating_page, movie_id, limit=DETAIL_RATINGS, start_key=None)
     thread_result, rating_result = threads.result(), ratings.result()
