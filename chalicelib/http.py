@@ -200,6 +200,8 @@ class Reply:
     ``body`` is a response model, ``list[Model]``, or ``None`` for an empty
     body; ``schema`` replaces it with a raw JSON schema for bodies that are
     not models (the docs pages, their assets, the OpenAPI document itself).
+    ``links`` name the operations (by view name) that take a field of this
+    body as a path parameter: ``{"read_movie": {"movie_id": "id"}}``.
     """
 
     body: Any = None
@@ -207,6 +209,7 @@ class Reply:
     headers: tuple[str, ...] = ()
     media_type: str = _JSON
     schema: Mapping[str, Any] | None = None
+    links: Mapping[str, Mapping[str, str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,14 @@ def _success(status: int, reply: Reply, refs: dict[ModelKey, dict[str, Any]]) ->
         response["content"] = {reply.media_type: {"schema": dict(reply.schema)}}
     elif reply.body is not None:
         response["content"] = {reply.media_type: {"schema": _body_schema(reply.body, refs)}}
+    if reply.links:
+        response["links"] = {
+            target: {
+                "operationId": target,
+                "parameters": {name: f"$response.body#/{field}" for name, field in params.items()},
+            }
+            for target, params in reply.links.items()
+        }
     return response
 
 

@@ -286,3 +286,27 @@ def test_a_route_can_declare_every_part_of_its_documentation() -> None:
     assert built["summary"] == "Read thing"
     assert built["description"] == "Reads a thing."
     assert set(built["responses"]) == {"204", "422", "500", "503"}
+
+
+def test_links_lead_to_real_operations_and_fill_their_path_ids(document: dict[str, Any]) -> None:
+    """Links say where a new resource's id goes next (Schemathesis follows them)."""
+    by_id = {op["operationId"]: op for ops in document["paths"].values() for op in ops.values()}
+    schemas = document["components"]["schemas"]
+    links = [
+        (response, link)
+        for ops in document["paths"].values()
+        for op in ops.values()
+        for response in op["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+    assert len(links) > 20
+    for response, link in links:
+        target = by_id[link["operationId"]]
+        path_ids = {p["name"] for p in target["parameters"] if p["in"] == "path"}
+        assert set(link["parameters"]) == path_ids, link
+        ref = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for expression in link["parameters"].values():
+            field = expression.removeprefix("$response.body#/")
+            assert field in schemas[ref]["properties"], (ref, field)
+    created = operation(document, "POST", "/movies")["responses"]["201"]["links"]
+    assert created["read_movie"]["parameters"] == {"movie_id": "$response.body#/id"}

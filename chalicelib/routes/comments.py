@@ -18,6 +18,13 @@ from chalicelib.storage import comments
 bp = Blueprint(__name__)
 
 TAGS = ["Comments"]
+# Where a new comment's id goes next (OpenAPI links: the docs, and Schemathesis' stateful runs).
+COMMENT_LINKS = {
+    "add_reply": {"parent_id": "id"},
+    "edit_comment": {"comment_id": "id"},
+    "delete_comment": {"comment_id": "id"},
+    "list_threads": {"movie_id": "movie_id"},
+}
 
 
 @endpoint(
@@ -26,7 +33,7 @@ TAGS = ["Comments"]
     methods=["POST"],
     authenticated=True,
     body=CommentCreate,
-    responses={200: CommentPublic},
+    responses={200: Reply(CommentPublic, links=COMMENT_LINKS)},
     errors=[errors.MovieNotFound],
     summary="Add comment",
     tags=TAGS,
@@ -78,7 +85,7 @@ def list_threads(movie_id: int, query: SkipPage) -> Response:
     methods=["POST"],
     authenticated=True,
     body=CommentCreate,
-    responses={200: CommentPublic},
+    responses={200: Reply(CommentPublic, links=COMMENT_LINKS)},
     errors=[errors.CommentNotFound, errors.MovieNotFound],
     summary="Add reply to comment",
     tags=TAGS,

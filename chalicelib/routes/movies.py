@@ -26,6 +26,25 @@ bp = Blueprint(__name__)
 ALL_MOVIES_LIST = "movies"
 TAGS = ["Movies"]
 NOT_FOUND_SEED = errors.MovieNotFound("Movie not found!")
+# Where a new movie's id goes next (OpenAPI links: the docs, and Schemathesis' stateful runs).
+MOVIE_LINKS = {
+    operation: {"movie_id": "id"}
+    for operation in (
+        "read_movie",
+        "read_movie_seed",
+        "update_movie_put",
+        "update_movie_patch",
+        "update_movie_seed",
+        "delete_movie",
+        "delete_movie_seed",
+        "rate_movie",
+        "list_ratings",
+        "average_rating",
+        "delete_rating",
+        "add_comment",
+        "list_threads",
+    )
+}
 OWNER_ERRORS: list[type[errors.ApiError] | errors.ApiError] = [
     errors.MovieNotFound,
     errors.Forbidden("Not authorized to modify this movie"),
@@ -104,7 +123,7 @@ def read_movie(movie_id: int) -> Response:
     methods=["POST"],
     authenticated=True,
     body=MovieCreate,
-    responses={200: MoviePublic},
+    responses={200: Reply(MoviePublic, links=MOVIE_LINKS)},
     summary="Create movie (seed path)",
     tags=TAGS,
 )
@@ -119,7 +138,9 @@ def create_movie_seed(user_id: int, body: MovieCreate) -> Response:
     methods=["POST"],
     authenticated=True,
     body=MovieCreate,
-    responses={201: Reply(MoviePublic, "The movie, created", headers=("Location",))},
+    responses={
+        201: Reply(MoviePublic, "The movie, created", headers=("Location",), links=MOVIE_LINKS)
+    },
     summary="Create movie",
     tags=TAGS,
 )

@@ -17,6 +17,10 @@ from chalicelib.storage import movies, ratings
 bp = Blueprint(__name__)
 
 TAGS = ["Ratings"]
+RATING_LINKS = {
+    operation: {"movie_id": "movie_id"}
+    for operation in ("list_ratings", "average_rating", "delete_rating")
+}
 
 
 @endpoint(
@@ -25,7 +29,7 @@ TAGS = ["Ratings"]
     methods=["POST"],
     authenticated=True,
     body=RatingCreate,
-    responses={200: RatingPublic},
+    responses={200: Reply(RatingPublic, links=RATING_LINKS)},
     errors=[errors.MovieNotFound],
     summary="Rate a movie",
     tags=TAGS,
