@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check format clean package lint-template policies
+.PHONY: install run test check format clean package lint-template policies bench
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ check: install
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
+
+# Offline benchmark (a few minutes; not part of test or CI): DynamoDB work, CPU time,
+# cold starts and password hashing per endpoint, as Markdown. See docs/PERFORMANCE.md.
+bench: install
+	$(BIN)/python -m bench
 
 .PHONY: fuzz test-browser
 

@@ -1,0 +1,256 @@
+"""One cold start, in a fresh interpreter: ``python -m bench.coldstart_child MODE SPAWNED``.
+
+Started by ``bench.coldstart``; ``SPAWNED`` is the parent's
+``time.perf_counter()`` just before it started this process (on Linux that
+clock is system-wide, so the two can be compared). Prints one line,
+``COLDSTART {json}``, with the phases in milliseconds:
+
+* ``api``: import ``app``, then ``app(event, context)`` with an API Gateway
+  proxy event for ``GET /health`` (no DynamoDB), then moto and the table
+  (setup, reported but not part of any phase), then ``GET /movies/{id}``:
+  the first DynamoDB call, which builds the botocore client. Time spent
+  inside moto during that call is reported apart.
+* ``authorizer``: import ``chalicelib.auth`` only (the authorizer function's
+  handler module) and call ``jwt_authorizer(event, context)`` with a TOKEN
+  event for the token in ``BENCH_TOKEN``.
+* ``ssm``: import ``chalicelib.auth``, then build the SSM client a deployed
+  stage's authorizer builds on its first call to fetch the JWT key (botocore
+  and the client; the network call itself is not made).
+
+``--deployed`` hides what the Lambda package does not carry but the dev
+venv does (``UNPACKAGED``), so optional imports fall back as they do on
+Lambda. They are released again before moto starts, which needs them.
+Nothing but the standard library is imported before the measured import.
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import json  # noqa: E402  (after the clock: the start is measured from the first line)
+import os  # noqa: E402
+import sys  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from typing import Any  # noqa: E402
+
+UNPACKAGED = ("cryptography", "bcrypt", "blinker")
+"""In the dev venv (moto's and cfn-lint's dependencies), not in deployment.zip."""
+MARK_BEGIN = "bench: measured import begins"
+MARK_END = "bench: measured import ends"
+RESULT = "COLDSTART "
+
+
+class LambdaContext:
+    """The attributes of a Lambda context object a handler may read."""
+
+    function_name = "movie-listing-api-dev"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:movie-listing-api-dev"
+    log_group_name = "/aws/lambda/movie-listing-api-dev"
+    log_stream_name = "2026/01/01/[$LATEST]0123456789abcdef"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def proxy_event(resource: str, path: str, path_parameters: dict[str, str] | None) -> dict[str, Any]:
+    """An API Gateway REST proxy event for a GET, as API Gateway sends it."""
+    headers = {
+        "Accept": "application/json",
+        "Host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "curl/8.5.0",
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "a1b2c3",
+            "resourcePath": resource,
+            "httpMethod": "GET",
+            "requestTimeEpoch": int(time.time() * 1000),
+            "path": f"/api{path}",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "api",
+            "domainPrefix": "abcdef1234",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "203.0.113.9", "userAgent": "curl/8.5.0"},
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "apiId": "abcdef1234",
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def token_event(token: str) -> dict[str, str]:
+    return {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/GET/users/me",
+    }
+
+
+def elapsed_ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+def hide_unpackaged() -> None:
+    for name in UNPACKAGED:
+        sys.modules[name] = None  # type: ignore[assignment]
+
+
+def release_unpackaged() -> None:
+    for name in UNPACKAGED:
+        if sys.modules.get(name, "") is None:
+            del sys.modules[name]
+
+
+@contextmanager
+def measured_import() -> Iterator[dict[str, float]]:
+    """Time the block, and mark it on stderr for ``-X importtime`` parsing."""
+    timing: dict[str, float] = {}
+    sys.stderr.write(f"{MARK_BEGIN}\n")
+    sys.stderr.flush()
+    started = time.perf_counter()
+    yield timing
+    timing["import_ms"] = elapsed_ms(started)
+    sys.stderr.write(f"{MARK_END}\n")
+    sys.stderr.flush()
+
+
+def expect_status(response: dict[str, Any], status: int) -> None:
+    if response["statusCode"] != status:
+        raise SystemExit(f"unexpected response: {response}")
+
+
+# ---------------------------------------------------------------- the API function
+
+
+def api(deployed: bool) -> dict[str, float]:
+    with measured_import() as timing:
+        from app import app
+    started = time.perf_counter()
+    expect_status(app(proxy_event("/health", "/health", None), LambdaContext()), 200)
+    timing["first_response_ms"] = elapsed_ms(started)
+    if deployed:
+        release_unpackaged()
+    started = time.perf_counter()
+    movie_id, moto_intervals = start_moto_with_a_movie()
+    timing["moto_setup_ms"] = elapsed_ms(started)
+    event = proxy_event("/movies/{movie_id}", f"/movies/{movie_id}", {"movie_id": str(movie_id)})
+    started = time.perf_counter()
+    expect_status(app(event, LambdaContext()), 200)
+    timing["first_db_response_ms"] = elapsed_ms(started)
+    timing["first_db_inside_moto_ms"] = union_ms(moto_intervals)
+    return timing
+
+
+def start_moto_with_a_movie() -> tuple[int, list[tuple[float, float]]]:
+    """Start moto, create the table and one movie; collect moto's busy intervals after that."""
+    import boto3
+    from moto import mock_aws
+    from moto.core.models import botocore_stubber
+
+    from chalicelib.settings import get_settings
+    from chalicelib.storage.table import MovieItem, table_definition
+
+    mock_aws().start()
+    settings = get_settings()
+    dynamodb = boto3.client("dynamodb", region_name=settings.region)
+    dynamodb.create_table(**table_definition(settings.table_name))
+    movie = MovieItem.new(4242, 7, title="Metropolis", release_date="1927-01-10")
+    dynamodb.put_item(TableName=settings.table_name, Item=movie.serialize())
+    intervals: list[tuple[float, float]] = []
+    # An instance attribute shadows the method for moto's own self.process_request().
+    vars(botocore_stubber)["process_request"] = timed(botocore_stubber.process_request, intervals)
+    return 4242, intervals
+
+
+def timed(
+    handler: Callable[[Any], Any], intervals: list[tuple[float, float]]
+) -> Callable[[Any], Any]:
+    def run(request: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return handler(request)
+        finally:
+            intervals.append((started, time.perf_counter()))
+
+    return run
+
+
+def union_ms(intervals: list[tuple[float, float]]) -> float:
+    """The wall time covered by (possibly overlapping) intervals."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total * 1000
+
+
+# ---------------------------------------------------------------- the authorizer function
+
+
+def authorizer() -> dict[str, float]:
+    with measured_import() as timing:
+        from chalicelib.auth import jwt_authorizer
+    started = time.perf_counter()
+    policy = jwt_authorizer(token_event(os.environ["BENCH_TOKEN"]), LambdaContext())
+    timing["first_response_ms"] = elapsed_ms(started)
+    if policy["principalId"] == "anonymous":
+        raise SystemExit(f"the token was refused: {policy}")
+    return timing
+
+
+def ssm_client() -> dict[str, float]:
+    with measured_import() as timing:
+        import chalicelib.auth  # noqa: F401
+    started = time.perf_counter()
+    from botocore.session import get_session
+
+    get_session().create_client("ssm", region_name=os.environ["AWS_REGION"])
+    timing["first_response_ms"] = elapsed_ms(started)
+    return timing
+
+
+MODES: dict[str, Callable[[bool], dict[str, float]]] = {
+    "api": api,
+    "authorizer": lambda deployed: authorizer(),
+    "ssm": lambda deployed: ssm_client(),
+}
+
+
+def main(argv: list[str]) -> None:
+    mode, spawned = argv[0], float(argv[1])
+    deployed = "--deployed" in argv
+    main_started = STARTED
+    if deployed:
+        hide_unpackaged()
+    timing = MODES[mode](deployed)
+    timing["python_start_ms"] = (main_started - spawned) * 1000
+    sys.stdout.write(f"\n{RESULT}{json.dumps(timing)}\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,486 @@
+"""Every endpoint of the app, how to exercise it, and its DynamoDB round-trip budget.
+
+One catalogue for two users: ``tests/test_budget.py`` sends each scenario
+once and holds it to its budget, and ``python -m bench`` sends each many
+times and measures it. A route of the app without a scenario here fails the
+test, so a new endpoint cannot arrive without a budget.
+
+A scenario *prepares* what its request needs (a fresh movie to delete, a
+comment to reply to) through the API itself, untimed and uncounted, and
+returns the one request that is measured. The budgets are DESIGN.md's:
+
+=========================================================  =======
+request                                                    budget
+=========================================================  =======
+any read: a page of a list, the average, the current user  1
+the movie's detail (two Queries sent at once; README)      2
+signup, login, create movie, update movie, add comment     1
+re-rate, reply, delete comment, update profile, delete     2
+movie (and rate, unrate, edit a comment, change password:
+a read, then one transaction)
+health, the API docs, and checking a token                 0
+=========================================================  =======
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.test import Client
+
+PASSWORD = "correct horse battery"
+NO_CALLS = 0
+READ = 1
+DETAIL = 2
+WRITE = 1
+READ_THEN_WRITE = 2
+COMMENT_TEXT = "A quiet, patient film that rewards a second viewing. " * 2
+MOVIE = {
+    "title": "Metropolis",
+    "description": "A futuristic city sharply divided between the working class and the planners.",
+    "release_date": "1927-01-10",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request to the app."""
+
+    method: str
+    path: str
+    body: Any = None
+    token: str | None = None
+
+    def send(self, client: Client) -> Any:
+        headers = {"Content-Type": "application/json"} if self.body is not None else {}
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        payload = b"" if self.body is None else json.dumps(self.body).encode()
+        return client.http.request(self.method, self.path, headers=headers, body=payload)
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    token: str
+    password: str = PASSWORD
+
+
+class SetupFailed(RuntimeError):
+    """A request that prepares a scenario did not answer as expected."""
+
+
+@dataclass
+class World:
+    """The data the scenarios work on, made through the API on first use.
+
+    ``reading_movie`` is what the read scenarios read (by default a movie
+    with three comment threads, a reply and three ratings); ``writing_movie``
+    is where the write scenarios write, so timing the writes does not change
+    what the reads find. The scaling runs point both at one movie.
+    """
+
+    client: Client
+    _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _users: dict[str, User] = field(default_factory=dict)
+    _movies: dict[str, int] = field(default_factory=dict)
+    _comments: dict[str, int] = field(default_factory=dict)
+    _rated: set[tuple[int, int]] = field(default_factory=set)
+    _reading_movie: int | None = None
+    _writing_movie: int | None = None
+
+    # -------------------------------------------------------- requests
+
+    def request(self, call: Call, status: int = 200) -> Any:
+        """Send a setup request; its JSON body, or ``SetupFailed``."""
+        response = call.send(self.client)
+        if response.status_code != status:
+            raise SetupFailed(
+                f"{call.method} {call.path}: {response.status_code} {response.body!r}"
+            )
+        return json.loads(response.body) if response.body else None
+
+    def number(self) -> int:
+        return next(self._serial)
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}{self.number()}"
+
+    # -------------------------------------------------------- users
+
+    def user(self, role: str) -> User:
+        """The user playing ``role``, signed up and logged in on first use."""
+        if role not in self._users:
+            self._users[role] = self.new_user(role)
+        return self._users[role]
+
+    def new_user(self, prefix: str = "user") -> User:
+        name = self.unique(prefix)
+        created = self.request(Call("POST", "/signup", user_payload(name)))
+        return User(created["id"], name, self.login(name, PASSWORD))
+
+    def login(self, username: str, password: str) -> str:
+        login = {"username": username, "password": password}
+        return str(self.request(Call("POST", "/login", login))["access_token"])
+
+    # -------------------------------------------------------- movies and comments
+
+    def new_movie(self, owner: User | None = None) -> int:
+        owner = owner or self.user("owner")
+        return int(self.request(Call("POST", "/movies", MOVIE, owner.token), 201)["id"])
+
+    def movie(self, name: str) -> int:
+        """A named movie of the owner's, made on first use."""
+        if name not in self._movies:
+            self._movies[name] = self.new_movie()
+        return self._movies[name]
+
+    def comment(self, movie_id: int, author: User, reply_to: int | None = None) -> int:
+        if reply_to is None:
+            call = Call("POST", f"/movies/{movie_id}/comments", comment(), author.token)
+        else:
+            call = Call("POST", f"/comments/{reply_to}/replies", comment(), author.token)
+        return int(self.request(call)["id"])
+
+    def named_comment(self, name: str, movie_id: int, author: User) -> int:
+        if name not in self._comments:
+            self._comments[name] = self.comment(movie_id, author)
+        return self._comments[name]
+
+    def rate(self, movie_id: int, user: User, value: int) -> None:
+        self.request(Call("POST", f"/movies/{movie_id}/ratings", {"rating": value}, user.token))
+        self._rated.add((movie_id, user.id))
+
+    def has_rated(self, movie_id: int, user: User) -> bool:
+        return (movie_id, user.id) in self._rated
+
+    @property
+    def reading_movie(self) -> int:
+        if self._reading_movie is None:
+            self._reading_movie = self._small_movie()
+        return self._reading_movie
+
+    @reading_movie.setter
+    def reading_movie(self, movie_id: int) -> None:
+        self._reading_movie = movie_id
+
+    @property
+    def writing_movie(self) -> int:
+        if self._writing_movie is None:
+            self._writing_movie = self.movie("writing")
+        return self._writing_movie
+
+    @writing_movie.setter
+    def writing_movie(self, movie_id: int) -> None:
+        self._writing_movie = movie_id
+
+    def _small_movie(self) -> int:
+        """A movie with three threads (one with a reply) and three ratings."""
+        movie_id = self.movie("reading")
+        critic, owner, reader = self.user("critic"), self.user("owner"), self.user("reader")
+        first = self.comment(movie_id, critic)
+        self.comment(movie_id, owner, reply_to=first)
+        self.comment(movie_id, reader)
+        self.comment(movie_id, critic)
+        for value, user in enumerate((critic, owner, reader), start=7):
+            self.rate(movie_id, user, value)
+        return movie_id
+
+
+def user_payload(name: str) -> dict[str, str]:
+    return {
+        "username": name,
+        "first_name": "Bench",
+        "last_name": "Mark",
+        "phone_number": "+12345678901",
+        "email": f"{name}@example.com",
+        "password": PASSWORD,
+    }
+
+
+def comment() -> dict[str, str]:
+    return {"comment_text": COMMENT_TEXT.strip()}
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How to send one request to ``method`` ``route``, and its round-trip budget."""
+
+    method: str
+    route: str
+    budget: int
+    prepare: Callable[[World], Call]
+    status: int = 200
+    variant: str = ""
+    writes: bool = False
+
+    @property
+    def name(self) -> str:
+        label = f"{self.method} {self.route}"
+        return f"{label} ({self.variant})" if self.variant else label
+
+
+def _get(path: str) -> Callable[[World], Call]:
+    """A GET of a fixed path, needing nothing prepared."""
+
+    def prepare(world: World) -> Call:
+        return Call("GET", path)
+
+    return prepare
+
+
+def _signup(world: World) -> Call:
+    return Call("POST", "/signup", user_payload(world.unique("signup")))
+
+
+def _login(world: World) -> Call:
+    reader = world.user("reader")
+    return Call("POST", "/login", {"username": reader.username, "password": reader.password})
+
+
+def _read_me(world: World) -> Call:
+    return Call("GET", "/users/me", token=world.user("reader").token)
+
+
+def _update_me(world: World) -> Call:
+    profile = {"first_name": world.unique("Ada"), "phone_number": "+12345678902"}
+    return Call("PUT", "/users/me", profile, world.user("profile").token)
+
+
+def _rename_me(world: World) -> Call:
+    renamed = {"username": world.unique("renamed")}
+    return Call("PUT", "/users/me", renamed, world.user("renamer").token)
+
+
+def _change_password(world: World) -> Call:
+    user = world.user("password")
+    new_password = world.unique("new password ")
+    change = {"current_password": user.password, "new_password": new_password}
+    user.password = new_password
+    return Call("PUT", "/users/me/password", change, user.token)
+
+
+def _list_movies(world: World) -> Call:
+    return Call("GET", "/movies?limit=10")
+
+
+def _list_my_movies(world: World) -> Call:
+    return Call("GET", "/movies/user?limit=10", token=world.user("owner").token)
+
+
+def _create_movie(path: str) -> Callable[[World], Call]:
+    def prepare(world: World) -> Call:
+        return Call("POST", path, MOVIE, world.user("owner").token)
+
+    return prepare
+
+
+def _read_movie(prefix: str) -> Callable[[World], Call]:
+    def prepare(world: World) -> Call:
+        return Call("GET", f"{prefix}/{world.reading_movie}")
+
+    return prepare
+
+
+def _update_movie(method: str, prefix: str) -> Callable[[World], Call]:
+    def prepare(world: World) -> Call:
+        change = {"description": world.unique("Restored print, take ")}
+        return Call(method, f"{prefix}/{world.writing_movie}", change, world.user("owner").token)
+
+    return prepare
+
+
+def _delete_movie(prefix: str) -> Callable[[World], Call]:
+    def prepare(world: World) -> Call:
+        owner = world.user("owner")
+        return Call("DELETE", f"{prefix}/{world.new_movie(owner)}", token=owner.token)
+
+    return prepare
+
+
+def _first_rating(world: World) -> Call:
+    movie_id = world.new_movie()
+    return Call("POST", f"/movies/{movie_id}/ratings", {"rating": 8}, world.user("critic").token)
+
+
+def _re_rate(world: World) -> Call:
+    critic, movie_id = world.user("critic"), world.writing_movie
+    if not world.has_rated(movie_id, critic):
+        world.rate(movie_id, critic, 5)
+    value = 1 + world.number() % 10
+    return Call("POST", f"/movies/{movie_id}/ratings", {"rating": value}, critic.token)
+
+
+def _list_ratings(world: World) -> Call:
+    return Call("GET", f"/movies/{world.reading_movie}/ratings?limit=10")
+
+
+def _unrate(world: World) -> Call:
+    user, movie_id = world.user("unrater"), world.writing_movie
+    world.rate(movie_id, user, 6)
+    return Call("DELETE", f"/movies/{movie_id}/ratings", token=user.token)
+
+
+def _average(world: World) -> Call:
+    return Call("GET", f"/movies/{world.reading_movie}/ratings/average")
+
+
+def _add_comment(world: World) -> Call:
+    movie_id = world.writing_movie
+    return Call("POST", f"/movies/{movie_id}/comments", comment(), world.user("critic").token)
+
+
+def _list_threads(world: World) -> Call:
+    return Call("GET", f"/movies/{world.reading_movie}/comments?limit=10")
+
+
+def _reply(world: World) -> Call:
+    parent = world.named_comment("parent", world.writing_movie, world.user("critic"))
+    return Call("POST", f"/comments/{parent}/replies", comment(), world.user("owner").token)
+
+
+def _edit_comment(world: World) -> Call:
+    critic = world.user("critic")
+    comment_id = world.named_comment("edited", world.writing_movie, critic)
+    edit = {"comment_text": world.unique("On reflection, ")}
+    return Call("PUT", f"/comments/{comment_id}", edit, critic.token)
+
+
+def _delete_comment(world: World) -> Call:
+    critic = world.user("critic")
+    comment_id = world.comment(world.writing_movie, critic)
+    return Call("DELETE", f"/comments/{comment_id}", token=critic.token)
+
+
+def _delete_comment_with_replies(world: World) -> Call:
+    critic = world.user("critic")
+    comment_id = world.comment(world.writing_movie, critic)
+    world.comment(world.writing_movie, world.user("owner"), reply_to=comment_id)
+    return Call("DELETE", f"/comments/{comment_id}", token=critic.token)
+
+
+CATALOGUE: tuple[Scenario, ...] = (
+    Scenario("GET", "/health", NO_CALLS, _get("/health")),
+    Scenario("POST", "/signup", WRITE, _signup, writes=True),
+    Scenario("POST", "/login", READ, _login),
+    Scenario("GET", "/users/me", READ, _read_me),
+    Scenario("PUT", "/users/me", READ_THEN_WRITE, _update_me, writes=True),
+    Scenario("PUT", "/users/me", READ_THEN_WRITE, _rename_me, variant="rename", writes=True),
+    Scenario("PUT", "/users/me/password", READ_THEN_WRITE, _change_password, writes=True),
+    Scenario("GET", "/movies", READ, _list_movies),
+    Scenario("GET", "/movies/user", READ, _list_my_movies),
+    Scenario("POST", "/movies", WRITE, _create_movie("/movies"), status=201, writes=True),
+    Scenario("POST", "/new_movies", WRITE, _create_movie("/new_movies"), writes=True),
+    Scenario("GET", "/movies/{movie_id}", DETAIL, _read_movie("/movies")),
+    Scenario("GET", "/movie/{movie_id}", DETAIL, _read_movie("/movie")),
+    Scenario("PUT", "/movies/{movie_id}", WRITE, _update_movie("PUT", "/movies"), writes=True),
+    Scenario("PATCH", "/movies/{movie_id}", WRITE, _update_movie("PATCH", "/movies"), writes=True),
+    Scenario(
+        "PUT", "/movie_update/{movie_id}", WRITE, _update_movie("PUT", "/movie_update"), writes=True
+    ),
+    Scenario(
+        "DELETE",
+        "/movies/{movie_id}",
+        READ_THEN_WRITE,
+        _delete_movie("/movies"),
+        status=204,
+        writes=True,
+    ),
+    Scenario(
+        "DELETE",
+        "/movie_delete/{movie_id}",
+        READ_THEN_WRITE,
+        _delete_movie("/movie_delete"),
+        writes=True,
+    ),
+    Scenario(
+        "POST",
+        "/movies/{movie_id}/ratings",
+        READ_THEN_WRITE,
+        _first_rating,
+        variant="first",
+        writes=True,
+    ),
+    Scenario(
+        "POST",
+        "/movies/{movie_id}/ratings",
+        READ_THEN_WRITE,
+        _re_rate,
+        variant="re-rate",
+        writes=True,
+    ),
+    Scenario("GET", "/movies/{movie_id}/ratings", READ, _list_ratings),
+    Scenario(
+        "DELETE", "/movies/{movie_id}/ratings", READ_THEN_WRITE, _unrate, status=204, writes=True
+    ),
+    Scenario("GET", "/movies/{movie_id}/ratings/average", READ, _average),
+    Scenario("POST", "/movies/{movie_id}/comments", WRITE, _add_comment, writes=True),
+    Scenario("GET", "/movies/{movie_id}/comments", READ, _list_threads),
+    Scenario("POST", "/comments/{parent_id}/replies", READ_THEN_WRITE, _reply, writes=True),
+    Scenario("PUT", "/comments/{comment_id}", READ_THEN_WRITE, _edit_comment, writes=True),
+    Scenario(
+        "DELETE",
+        "/comments/{comment_id}",
+        READ_THEN_WRITE,
+        _delete_comment,
+        variant="no replies",
+        writes=True,
+    ),
+    Scenario(
+        "DELETE",
+        "/comments/{comment_id}",
+        READ_THEN_WRITE,
+        _delete_comment_with_replies,
+        variant="tombstone",
+        writes=True,
+    ),
+    Scenario("GET", "/openapi.json", NO_CALLS, _get("/openapi.json")),
+    Scenario("GET", "/docs", NO_CALLS, _get("/docs")),
+    Scenario("GET", "/redoc", NO_CALLS, _get("/redoc")),
+    *(
+        Scenario("GET", path, NO_CALLS, _get(path))
+        for path in (
+            "/docs/assets/swagger-ui-bundle.js",
+            "/docs/assets/swagger-ui.css",
+            "/docs/assets/redoc.standalone.js",
+        )
+    ),
+)
+
+SCALING: tuple[str, ...] = (
+    "GET /movies/{movie_id}",
+    "GET /movies",
+    "GET /movies/user",
+    "GET /movies/{movie_id}/ratings",
+    "GET /movies/{movie_id}/ratings/average",
+    "GET /movies/{movie_id}/comments",
+    "POST /movies/{movie_id}/ratings (re-rate)",
+    "POST /movies/{movie_id}/comments",
+)
+"""The scenarios run against a movie with 0 and with 1,000 comments and ratings."""
+
+
+def by_name(name: str) -> Scenario:
+    return next(scenario for scenario in CATALOGUE if scenario.name == name)
+
+
+def app_routes(app: Chalice) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves."""
+    return {(method, path) for path, entries in app.routes.items() for method in entries}
+
+
+def routes_without_budget(app: Chalice) -> set[tuple[str, str]]:
+    return app_routes(app) - {(s.method, s.route) for s in CATALOGUE}
+
+
+def budgets_without_route(app: Chalice) -> set[tuple[str, str]]:
+    return {(s.method, s.route) for s in CATALOGUE} - app_routes(app)
