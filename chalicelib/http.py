@@ -406,10 +406,15 @@ def preflight_headers(methods: Iterable[str]) -> dict[str, str]:
     Chalice answers preflights only for routes registered with ``cors=``, a
     ``CORSConfig`` fixed when the app is imported; the origin is a per-stage
     setting read at request time instead, so the answer is built here (used
-    by ``devtools.gateway`` locally; see the README for the deployed API).
+    by ``devtools.gateway`` locally, and by the deploy template's mock
+    ``OPTIONS`` integrations through ``cors_preflight_headers``).
     """
+    return cors_preflight_headers(methods, get_settings().cors_allow_origin)
+
+
+def cors_preflight_headers(methods: Iterable[str], origin: str | None) -> dict[str, str]:
+    """``preflight_headers`` for an explicit ``origin`` (``None``: no CORS)."""
     headers = {"Allow": ", ".join(sorted({*methods, "OPTIONS"}))}
-    origin = get_settings().cors_allow_origin
     if origin:
         headers.update(
             {

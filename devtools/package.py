@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib import gateway, streams
+from chalicelib import gateway, http, streams
 from chalicelib.storage.table import TableItem, table_definition, ttl_attribute_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -266,11 +266,50 @@ def _static(value: str) -> str:
 
 
 def rest_api_patch(stage: Stage) -> dict[str, Any]:
+    definition: dict[str, Any] = {"x-amazon-apigateway-gateway-responses": gateway_responses(stage)}
+    if stage.cors_allow_origin:
+        definition["paths"] = preflight_paths(stage.cors_allow_origin)
+    return {"Properties": {"TracingEnabled": stage.xray, "DefinitionBody": definition}}
+
+
+def preflight_paths(origin: str) -> dict[str, Any]:
+    """An ``OPTIONS`` mock integration per path, answering CORS preflights.
+
+    API Gateway answers them itself (no Lambda call, no authorizer) with
+    the same headers the app's ``http.preflight_headers`` gives locally.
+    """
+    from app import app
+
     return {
-        "Properties": {
-            "TracingEnabled": stage.xray,
-            "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses(stage)},
-        }
+        path: {"options": preflight_operation(http.cors_preflight_headers(methods, origin))}
+        for path, methods in app.routes.items()
+    }
+
+
+def preflight_operation(headers: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "consumes": ["application/json"],
+        "produces": ["application/json"],
+        "responses": {
+            "204": {
+                "description": "CORS preflight",
+                "headers": {name: {"type": "string"} for name in headers},
+            }
+        },
+        "x-amazon-apigateway-integration": {
+            "type": "mock",
+            "passthroughBehavior": "when_no_match",
+            "requestTemplates": {"application/json": '{"statusCode": 204}'},
+            "responses": {
+                "default": {
+                    "statusCode": "204",
+                    "responseParameters": {
+                        f"method.response.header.{name}": _static(value)
+                        for name, value in headers.items()
+                    },
+                }
+            },
+        },
     }
 
 

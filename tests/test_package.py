@@ -280,3 +280,39 @@ def test_the_jwt_key_is_decrypted_only_through_ssm_for_its_parameter(
                 "kms:ViaService": "ssm.*.amazonaws.com",
                 "kms:EncryptionContext:PARAMETER_ARN": parameter,
             }
+
+
+# ---------------------------------------------------------------- CORS preflights
+
+
+def definition(stage: package.Stage) -> dict[str, Any]:
+    body: dict[str, Any] = resources(stage)[package.REST_API]["Properties"]["DefinitionBody"]
+    return body
+
+
+def test_without_a_cors_origin_the_api_answers_no_preflights(stage: package.Stage) -> None:
+    assert stage.cors_allow_origin is None
+    assert "paths" not in definition(stage)
+
+
+def test_with_a_cors_origin_every_path_answers_preflights_without_lambda(
+    stage: package.Stage,
+) -> None:
+    from app import app
+
+    cors_stage = dataclasses.replace(stage, cors_allow_origin="https://movies.example")
+    paths = definition(cors_stage)["paths"]
+    assert set(paths) == set(app.routes)
+    for path, methods in app.routes.items():
+        operation = paths[path]["options"]
+        integration = operation["x-amazon-apigateway-integration"]
+        assert integration["type"] == "mock"
+        assert "security" not in operation  # a preflight carries no token
+        parameters = integration["responses"]["default"]["responseParameters"]
+        assert parameters["method.response.header.Access-Control-Allow-Origin"] == (
+            "'https://movies.example'"
+        )
+        allowed = parameters["method.response.header.Access-Control-Allow-Methods"]
+        assert set(allowed.strip("'").split(", ")) == {*methods, "OPTIONS"}
+        declared = operation["responses"]["204"]["headers"]
+        assert {f"method.response.header.{name}" for name in declared} == set(parameters)
