@@ -7,7 +7,7 @@ https://aws.amazon.com/dynamodb/pricing/, /lambda/pricing/ and
 * DynamoDB on-demand: $0.625 per million write request units and $0.125 per
   million read request units (the prices since the November 2024 cut; they
   were $1.25 and $0.25 before). Index writes are write units too.
-* Lambda (x86): $0.0000166667 per GB-second, billed per millisecond, and
+* Lambda (x86): $0.0000166667 per GB-second, billed in whole milliseconds, and
   $0.20 per million requests; the functions have 512 MB.
 * API Gateway REST API: $3.50 per million requests (the first 333 million a
   month).
@@ -22,6 +22,7 @@ token for 300 s.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bench.endpoints import Result
@@ -60,7 +61,8 @@ def estimate(result: Result) -> Estimate:
     round_trips = min(cost.calls, 1) if result.name in CONCURRENT_CALLS else cost.calls
     lambda_ms = result.handler_cpu.median_ms * MB_PER_VCPU / LAMBDA_MEMORY_MB
     lambda_ms += round_trips * ROUND_TRIP_MS
-    gb_seconds = lambda_ms / 1000 * LAMBDA_MEMORY_MB / 1024
+    billed_ms = max(1, math.ceil(lambda_ms))  # Lambda bills whole milliseconds
+    gb_seconds = billed_ms / 1000 * LAMBDA_MEMORY_MB / 1024
     lambda_dollars = gb_seconds * LAMBDA_DOLLARS_PER_GB_SECOND * 1_000_000
     lambda_dollars += LAMBDA_DOLLARS_PER_MILLION_REQUESTS
     return Estimate(

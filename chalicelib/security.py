@@ -1,7 +1,7 @@
 """Password hashing and access tokens.
 
 Passwords: argon2id through passlib (the maintained ``libpass`` fork) at
-OWASP's minimum (19 MiB, t=2, p=1), about 35 ms here; see
+OWASP's minimum (19 MiB, t=2, p=1), 20-30 ms here; see
 docs/PERFORMANCE.md. passlib is imported on first use so the authorizer,
 which only checks tokens, never pays for it.
 
