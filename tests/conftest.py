@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -55,8 +56,18 @@ def aws() -> Iterator[None]:
         engine.reset()
 
 
+@lru_cache(maxsize=1)
+def dynamodb_client() -> Any:
+    """The tests' own DynamoDB client, outside the app's (whose calls tests count).
+
+    Built once: building a botocore client takes about 0.1 s, and moto's
+    handler on every client serves whichever ``mock_aws`` is running.
+    """
+    return boto3.client("dynamodb")
+
+
 def create_table() -> None:
-    dynamodb = boto3.client("dynamodb")
+    dynamodb = dynamodb_client()
     dynamodb.create_table(**table_definition(get_settings().table_name))
     dynamodb.update_time_to_live(
         TableName=get_settings().table_name,
