@@ -4,7 +4,9 @@ Two layers wrap every request:
 
 * ``endpoint`` wraps each view. Chalice turns an exception raised in a view
   into its own 500 before any middleware sees it, so this is where domain
-  errors become ``{"detail": ...}`` responses and where an unexpected
+  errors become ``{"detail": ...}`` responses, where a DynamoDB that stayed
+  throttled or silent through botocore's retries becomes a 503 with
+  ``Retry-After`` (``storage.engine.unavailable``), and where any other
   exception is logged with its trace and answered with a bare 500. It also
   enforces authentication for protected routes (see ``chalicelib.auth``).
 * ``middleware`` wraps the whole app. It sees every response, including the
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 from chalicelib import auth, errors
 from chalicelib.errors import ApiError
 from chalicelib.settings import get_settings
+from chalicelib.storage.engine import unavailable
 
 log = logging.getLogger("movies")
 access_log = logging.getLogger("movies.access")
@@ -320,9 +323,13 @@ def endpoint(
                 return view(**kwargs)
             except ApiError as exc:
                 return error_response(exc)
-            except Exception:
-                log.exception("unhandled error", extra={"fields": {"route": path}})
-                return _server_error()
+            except Exception as exc:
+                busy = unavailable(exc)
+                if busy is None:
+                    log.exception("unhandled error", extra={"fields": {"route": path}})
+                    return _server_error()
+                log.warning("dynamodb unavailable", extra={"fields": _failure(path, exc)})
+                return error_response(busy)
 
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
@@ -355,6 +362,13 @@ def endpoint(
         return view
 
     return decorator
+
+
+def _failure(route: str, exc: Exception) -> dict[str, str]:
+    """What the log says about a failed DynamoDB call: the error's name, never its text."""
+    cause = getattr(exc, "cause", None) or exc
+    code = getattr(exc, "cause_response_code", None)
+    return {"route": route, "error": type(cause).__name__ + (f" {code}" if code else "")}
 
 
 def _server_error() -> Response:

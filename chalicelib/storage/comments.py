@@ -41,6 +41,7 @@ from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
     Transaction,
+    condition_failed,
     item_or_none,
     new_id,
     optimistic,
@@ -190,7 +191,7 @@ def edit_comment(comment_id: int, user_id: int, text: str) -> CommentItem:
     try:
         comment.update(actions, condition=_written_by(user_id))
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise errors.CommentNotFound() from exc
         raise
     return comment

@@ -2,10 +2,18 @@
 
 Transactions are the only multi-item writes. ``Transaction`` labels every
 action, so a cancelled transaction says *which* condition failed
-(``ConditionFailed.labels``) instead of a list index. ``commit`` retries
-what DynamoDB asks to be retried (``TransactionConflict``, throttling) with
-full-jitter backoff, resending the same ``ClientRequestToken`` so a commit
-that did land before a timeout is not applied twice.
+(``ConditionFailed.labels``) instead of a list index.
+
+Retries happen in two layers, never both for one failure. botocore retries
+every call itself: PynamoDB sets its "standard" mode, 4 attempts with
+full-jitter backoff (from 1 s when throttled, 25 ms otherwise), on
+throttling, 5xx answers and timeouts, resending the same request, so a
+transaction's ``ClientRequestToken`` makes a resend of one that did land
+harmless. What reaches the app after that is final: ``unavailable`` turns
+it into a 503 with ``Retry-After`` (``chalicelib.http``). botocore does not
+retry a cancelled transaction, so ``commit`` retries the cancellations that
+ask for it (``TransactionConflict``, a throttled item) with the same token,
+with backoff, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.connection import Connection, TableConnection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -44,13 +54,15 @@ RETRYABLE_REASONS = frozenset(
         "RequestLimitExceeded",
     }
 )
-RETRYABLE_ERRORS = frozenset(
+# Answers botocore has already retried by the time PynamoDB raises them (any 5xx too).
+UNAVAILABLE_ERRORS = frozenset(
     {
         "TransactionInProgressException",
         "ThrottlingException",
         "ProvisionedThroughputExceededException",
         "RequestLimitExceeded",
         "InternalServerError",
+        "ServiceUnavailable",
     }
 )
 
@@ -157,8 +169,10 @@ class Transaction:
                 failed = self._failed_labels(exc)
                 if failed:
                     raise ConditionFailed(failed) from exc
-                if not _retryable(exc) or attempt == MAX_ATTEMPTS - 1:
-                    raise _unavailable_or(exc) from exc
+                if not _cancelled_for_a_retry(exc):
+                    raise
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise errors.ServiceUnavailable() from exc
                 backoff(attempt)
 
     def _failed_labels(self, exc: TransactWriteError) -> set[str]:
@@ -175,17 +189,40 @@ def backoff(attempt: int) -> None:
     sleep(random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)))
 
 
-def _retryable(exc: TransactWriteError) -> bool:
-    if exc.cause_response_code in RETRYABLE_ERRORS:
-        return True
+def _cancelled_for_a_retry(exc: TransactWriteError) -> bool:
+    """A cancellation DynamoDB asks to retry (a conflict, a throttled item); botocore does not."""
     reasons = exc.cancellation_reasons or []
     return any(reason is not None and reason.code in RETRYABLE_REASONS for reason in reasons)
 
 
-def _unavailable_or(exc: TransactWriteError) -> Exception:
-    if _retryable(exc):
+def condition_failed(exc: PynamoDBException) -> bool:
+    """Whether a single-item write was refused by its condition.
+
+    Not ``exc.cause_response_code``: PynamoDB's property raises
+    ``AttributeError`` when the cause is a timeout, which has no answer.
+    """
+    cause = exc.cause
+    return (
+        isinstance(cause, ClientError)
+        and cause.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
+
+
+def unavailable(exc: BaseException) -> errors.ServiceUnavailable | None:
+    """A 503 for a call DynamoDB kept throttling, failing or not answering; else ``None``.
+
+    botocore has retried these already (see the module's docstring), so the
+    caller should come back later rather than the app retrying again now.
+    """
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    if isinstance(cause, HTTPClientError | BotocoreConnectionError):
         return errors.ServiceUnavailable()
-    return exc
+    if isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code")
+        status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if code in UNAVAILABLE_ERRORS or status >= 500:
+            return errors.ServiceUnavailable()
+    return None
 
 
 def with_fresh_ids(attempt: Callable[[], T], *, clash_label: str, tries: int = 3) -> T:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,10 @@ def movie_detail(movie_id: int) -> MovieDetail | None:
     build_client()
     threads = _detail_pool.submit(thread_page, movie_id, limit=DETAIL_THREADS)
     ratings = _detail_pool.submit(rating_page, movie_id, limit=DETAIL_RATINGS, start_key=None)
+    # Both, even when one fails: a Query left running would outlive the request (in
+    # Lambda, into the next one), still retrying.
+    queries: list[Future[Any]] = [threads, ratings]
+    wait(queries)
     thread_result, rating_result = threads.result(), ratings.result()
     movie = thread_result.movie or rating_result.movie
     if movie is None:

@@ -1,0 +1,244 @@
+"""DynamoDB faults on every kind of call the app makes: retried where safe, else a 503.
+
+Faults are injected under botocore's retry handler (``tests/faults.py``),
+so these tests see the whole stack as it runs on AWS: PynamoDB configures
+botocore's "standard" retries (4 attempts, full-jitter backoff) for every
+call, and the app adds retries only where botocore does not retry:
+cancelled transactions (``TransactionConflict``) and unprocessed batch
+keys. When DynamoDB stays throttled, failing or silent, the answer is a 503
+with ``Retry-After`` and nothing written; when it recovers, each write lands
+exactly once, even when a first attempt landed and only its answer was lost.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from app import app
+from chalicelib.http import operation_of
+from chalicelib.storage import engine
+from tests.conftest import PASSWORD, Api, User, body, user_payload
+from tests.faults import CONFLICT, TRANSIENT, DynamoFaults, error_answer, install
+from tests.snapshots import built_once, changed_keys, restore, table_items
+from tests.test_movie_cleanup import add_children, remaining, stream_records
+
+UNAVAILABLE = {"detail": "Service temporarily unavailable; try again shortly"}
+BOTOCORE_ATTEMPTS = 4  # PynamoDB's default: botocore "standard" mode, 1 + 3 retries
+
+
+@dataclass
+class World:
+    """Alice's movie with Bob's rating, Alice's comment and Bob's reply to it."""
+
+    api: Api
+    alice: User
+    bob: User
+    movie: int
+    comment: int
+    reply: int
+
+
+@pytest.fixture
+def world(api: Api, make_user: Callable[[str], User]) -> World:
+    def build() -> World:
+        alice, bob = make_user("alice"), make_user("bob")
+        movie = body(api.post("/movies", {"title": "Faulty Towers"}, token=alice.token))["id"]
+        rating = api.post(f"/movies/{movie}/ratings", {"rating": 7}, token=bob.token)
+        assert rating.status_code == 200
+        text = {"comment_text": "Basil!"}
+        comment = body(api.post(f"/movies/{movie}/comments", text, token=alice.token))["id"]
+        reply = body(api.post(f"/comments/{comment}/replies", text, token=bob.token))["id"]
+        return World(api, alice, bob, movie, comment, reply)
+
+    return replace(built_once("faults", build), api=api)
+
+
+@pytest.fixture
+def faults(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoFaults]:
+    yield install(monkeypatch)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request of a route, and the DynamoDB calls it makes, in order.
+
+    ``path`` is formatted with the world's fields; ``who`` sends it (``None``:
+    no token).
+    """
+
+    method: str
+    route: str
+    operations: tuple[str, ...]
+    path: str = ""
+    payload: Any = None
+    who: str | None = "alice"
+    status: int = 200
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.name or f"{self.method} {self.route}"
+
+    def send(self, world: World) -> Any:
+        path = (self.path or self.route).format(**vars(world))
+        user: User | None = getattr(world, self.who) if self.who else None
+        token = user.token if user else None
+        return world.api.request(self.method, path, self.payload, token=token)
+
+
+GET = ("GetItem",)
+QUERY = ("Query",)
+PUT = ("PutItem",)
+UPDATE = ("UpdateItem",)
+DELETE = ("DeleteItem",)
+TRANSACT = ("TransactWriteItems",)
+READ_THEN_TRANSACT = ("GetItem", *TRANSACT)
+BAD_LOGIN = {"username": "bob", "password": "not the password"}
+NEW_PASSWORD = {"current_password": PASSWORD, "new_password": "Manuel from Barcelona"}
+TEXT = {"comment_text": "Que?"}
+M, M2 = "/movies/{movie}", "/movie/{movie}"
+CALLS = [
+    Call("POST", "/signup", TRANSACT, payload=user_payload("polly"), who=None),
+    Call("POST", "/login", ("BatchGetItem",), payload={"username": "bob", "password": PASSWORD}),
+    Call("POST", "/login", ("BatchGetItem", "UpdateItem"), payload=BAD_LOGIN, status=401,
+         name="POST /login failing"),
+    Call("GET", "/users/me", GET),
+    Call("PUT", "/users/me", READ_THEN_TRANSACT, payload={"first_name": "Sybil"}),
+    Call("PUT", "/users/me/password", READ_THEN_TRANSACT, payload=NEW_PASSWORD),
+    Call("GET", "/movies", QUERY, who=None),
+    Call("GET", "/movies/user", QUERY),
+    Call("GET", "/movies/{movie_id}", QUERY * 2, M, who=None),
+    Call("GET", "/movie/{movie_id}", QUERY * 2, M2, who=None),
+    Call("POST", "/movies", PUT, payload={"title": "Gourmet Night"}, status=201),
+    Call("POST", "/new_movies", PUT, payload={"title": "The Rat"}),
+    Call("PUT", "/movies/{movie_id}", UPDATE, M, {"title": "Basil"}),
+    Call("PATCH", "/movies/{movie_id}", UPDATE, M, {"description": None}),
+    Call("PUT", "/movie_update/{movie_id}", UPDATE, "/movie_update/{movie}", {"title": "Sybil"}),
+    Call("DELETE", "/movies/{movie_id}", DELETE, M, status=204),
+    Call("DELETE", "/movie_delete/{movie_id}", DELETE, "/movie_delete/{movie}"),
+    Call("POST", "/movies/{movie_id}/ratings", READ_THEN_TRANSACT, M + "/ratings", {"rating": 9}),
+    Call("POST", "/movies/{movie_id}/ratings", READ_THEN_TRANSACT, M + "/ratings", {"rating": 2},
+         who="bob", name="POST /movies/{movie_id}/ratings again"),
+    Call("GET", "/movies/{movie_id}/ratings", QUERY, M + "/ratings", who=None),
+    Call("GET", "/movies/{movie_id}/ratings/average", GET, M + "/ratings/average", who=None),
+    Call("DELETE", "/movies/{movie_id}/ratings", READ_THEN_TRANSACT, M + "/ratings", who="bob",
+         status=204),
+    Call("POST", "/movies/{movie_id}/comments", TRANSACT, M + "/comments", TEXT),
+    Call("GET", "/movies/{movie_id}/comments", QUERY, M + "/comments", who=None),
+    Call("POST", "/comments/{parent_id}/replies", READ_THEN_TRANSACT, "/comments/{reply}/replies",
+         TEXT),
+    Call("PUT", "/comments/{comment_id}", ("GetItem", "UpdateItem"), "/comments/{comment}", TEXT),
+    Call("DELETE", "/comments/{comment_id}", READ_THEN_TRANSACT, "/comments/{comment}"),
+    Call("DELETE", "/comments/{comment_id}", READ_THEN_TRANSACT, "/comments/{reply}", who="bob",
+         name="DELETE /comments/{comment_id} leaf"),
+]  # fmt: skip
+
+
+def test_every_route_that_uses_the_table_has_a_fault_scenario() -> None:
+    uses_table = {
+        (method, path)
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if (operation := operation_of(entry.view_function)) is not None and operation.uses_table
+    }
+    assert uses_table == {(call.method, call.route) for call in CALLS}
+
+
+# ---------------------------------------------------------------- DynamoDB stays unavailable
+
+
+def assert_unavailable(response: Any) -> None:
+    assert response.status_code == 503, response.body
+    assert body(response) == UNAVAILABLE
+    assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda call: call.id)
+def test_dynamodb_staying_unavailable_is_a_503_that_writes_nothing(
+    world: World, faults: DynamoFaults, call: Call
+) -> None:
+    """botocore retries each call 3 times and the app adds none on top, but for conflicts.
+
+    botocore does not retry a cancelled transaction: the app does, with one token.
+    """
+    before = table_items()
+    assert call.send(world).status_code == call.status
+    assert Counter(faults.attempts) == Counter(call.operations), "the scenario's calls"
+    restore(before)
+    for operation in dict.fromkeys(call.operations):
+        for kind, answer in TRANSIENT.items():
+            faults.clear()
+            faults.fail(operation, answer)
+            assert_unavailable(call.send(world))
+            sent = faults.attempts[operation]
+            assert sent == BOTOCORE_ATTEMPTS * call.operations.count(operation), (kind, sent)
+            assert faults.app_backoffs == [], kind
+            assert changed_keys(before, table_items()) == set(), (operation, kind)
+    if "TransactWriteItems" in call.operations:
+        faults.clear()
+        faults.fail("TransactWriteItems", CONFLICT)
+        assert_unavailable(call.send(world))
+        assert faults.attempts["TransactWriteItems"] == engine.MAX_ATTEMPTS
+        assert faults.botocore_retries == 0
+        assert len(faults.app_backoffs) == engine.MAX_ATTEMPTS - 1
+        assert changed_keys(before, table_items()) == set()
+    faults.clear()
+    assert call.send(world).status_code == call.status
+
+
+def rate(world: World, value: int) -> Any:
+    return world.api.post(
+        f"/movies/{world.movie}/ratings", {"rating": value}, token=world.alice.token
+    )
+
+
+def test_a_transaction_conflict_is_retried_with_the_same_token_and_counted_once(
+    world: World, faults: DynamoFaults
+) -> None:
+    faults.fail("TransactWriteItems", CONFLICT, times=2)
+    response = rate(world, 9)
+    assert response.status_code == 200
+    assert faults.attempts["TransactWriteItems"] == 3
+    average = body(world.api.get(f"/movies/{world.movie}/ratings/average"))
+    assert average == {"average_rating": 8.0, "rating_count": 2}
+
+
+def test_a_transaction_still_in_progress_is_botocores_to_retry(
+    world: World, faults: DynamoFaults
+) -> None:
+    """DynamoDB is still applying an earlier send of the same token: botocore waits and resends."""
+    faults.fail("TransactWriteItems", error_answer("TransactionInProgressException"), times=2)
+    response = rate(world, 9)
+    assert response.status_code == 200
+    assert (faults.attempts["TransactWriteItems"], faults.botocore_retries) == (3, 2)
+    assert faults.app_backoffs == []
+    average = body(world.api.get(f"/movies/{world.movie}/ratings/average"))
+    assert average == {"average_rating": 8.0, "rating_count": 2}
+
+
+# ---------------------------------------------------------------- the stream
+
+
+def test_the_stream_cleanup_survives_throttling_and_a_redelivery_finishes_it(
+    world: World, faults: DynamoFaults
+) -> None:
+    """Lambda redelivers a batch whose handler raised; deleting children is idempotent."""
+    add_children(world.movie, range(1, 31))
+    assert world.api.delete(f"/movies/{world.movie}", token=world.alice.token).status_code == 204
+    records = {"Records": stream_records()}
+    faults.fail("BatchWriteItem", TRANSIENT["throttling"], times=BOTOCORE_ATTEMPTS - 1)
+    world.api.client.lambda_.invoke("table_stream", records)
+    assert remaining(world.movie) == []
+    faults.clear()
+    add_children(world.movie, range(1, 31))
+    faults.fail("BatchWriteItem", TRANSIENT["throttling"])
+    with pytest.raises(Exception, match="ThrottlingException"):
+        world.api.client.lambda_.invoke("table_stream", records)
+    faults.clear()
+    world.api.client.lambda_.invoke("table_stream", records)
+    assert remaining(world.movie) == []
