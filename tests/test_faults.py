@@ -22,13 +22,19 @@ import pytest
 from app import app
 from chalicelib.http import operation_of
 from chalicelib.storage import engine
+from chalicelib.storage.table import LoginThrottleItem
 from tests.conftest import PASSWORD, Api, User, body, user_payload
 from tests.faults import CONFLICT, TRANSIENT, DynamoFaults, error_answer, install
-from tests.snapshots import built_once, changed_keys, restore, table_items
+from tests.snapshots import Snapshot, built_once, changed_keys, restore, table_items
 from tests.test_movie_cleanup import add_children, remaining, stream_records
 
 UNAVAILABLE = {"detail": "Service temporarily unavailable; try again shortly"}
 BOTOCORE_ATTEMPTS = 4  # PynamoDB's default: botocore "standard" mode, 1 + 3 retries
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+# Attributes that differ between two runs of one request: new ids, times, salted hashes.
+VOLATILE = {"pk", "sk", "id", "created_at", "updated_at", "lsi1sk", "gsi1sk", "gsi2sk"}
+VOLATILE |= {"expires_at", "locked_until", "last_failure_id", "comment_sk", "password_hash"}
+VOLATILE_BY_KIND = {"username": {"user_id"}, "email": {"user_id"}}
 
 
 @dataclass
@@ -191,6 +197,75 @@ def test_dynamodb_staying_unavailable_is_a_503_that_writes_nothing(
     assert call.send(world).status_code == call.status
 
 
+# ---------------------------------------------------------------- DynamoDB recovers
+
+
+def effect(before: Snapshot, after: Snapshot) -> Counter[tuple[str, str, str]]:
+    """What a request did to the table, without the ids and times two runs cannot share."""
+    done: Counter[tuple[str, str, str]] = Counter()
+    for key in changed_keys(before, after):
+        old, new = before.get(key), after.get(key)
+        change = "added" if old is None else "removed" if new is None else "changed"
+        item = new if new is not None else old
+        assert item is not None
+        kind = item["kind"]["S"]
+        volatile = VOLATILE | VOLATILE_BY_KIND.get(kind, set())
+        stable = {name: value for name, value in sorted(item.items()) if name not in volatile}
+        done[(change, kind, repr(stable))] += 1
+    return done
+
+
+def run_once(world: World, call: Call) -> tuple[int, Counter[tuple[str, str, str]]]:
+    """The request's status and effect on the world, then the world as it was."""
+    before = table_items()
+    response = call.send(world)
+    done = effect(before, table_items())
+    restore(before)
+    return response.status_code, done
+
+
+def recovering_faults(call: Call, kinds: list[str]) -> list[tuple[str, str, bool]]:
+    """``(operation, fault, lands)`` for each call the request makes; writes also lose answers."""
+    variants = []
+    for operation in dict.fromkeys(call.operations):
+        variants += [(operation, kind, False) for kind in kinds]
+        if operation in WRITES:
+            variants += [(operation, kind, True) for kind in ("read-timeout", "internal-error")]
+    return variants
+
+
+def check_recovery(world: World, faults: DynamoFaults, call: Call, kinds: list[str]) -> None:
+    clean_status, clean_effect = run_once(world, call)
+    assert clean_status == call.status
+    for operation, kind, lands in recovering_faults(call, kinds):
+        faults.clear()
+        faults.fail(operation, TRANSIENT[kind], times=BOTOCORE_ATTEMPTS - 1, lands=lands)
+        status, done = run_once(world, call)
+        variant = (operation, kind, "lands" if lands else "refused")
+        if lands and operation == "DeleteItem":
+            # The resent delete finds nothing to delete: the movie is gone either way.
+            assert status in (clean_status, 404), variant
+            assert done == clean_effect, variant
+            continue
+        assert status == clean_status, variant
+        assert done == clean_effect, variant
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda call: call.id)
+def test_after_transient_faults_each_write_lands_exactly_once(
+    world: World, faults: DynamoFaults, call: Call
+) -> None:
+    check_recovery(world, faults, call, ["throttling"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("call", CALLS, ids=lambda call: call.id)
+def test_after_any_transient_fault_each_write_lands_exactly_once(
+    world: World, faults: DynamoFaults, call: Call
+) -> None:
+    check_recovery(world, faults, call, list(TRANSIENT))
+
+
 def rate(world: World, value: int) -> Any:
     return world.api.post(
         f"/movies/{world.movie}/ratings", {"rating": value}, token=world.alice.token
@@ -221,7 +296,17 @@ def test_a_transaction_still_in_progress_is_botocores_to_retry(
     assert average == {"average_rating": 8.0, "rating_count": 2}
 
 
-# ---------------------------------------------------------------- the stream
+# ---------------------------------------------------------------- batches
+
+
+def test_a_failed_login_whose_answer_was_lost_is_counted_once(
+    world: World, faults: DynamoFaults
+) -> None:
+    faults.fail("UpdateItem", TRANSIENT["read-timeout"], times=1, lands=True)
+    response = world.api.post("/login", {"username": "bob", "password": "not the password"})
+    assert response.status_code == 401
+    throttle = LoginThrottleItem.get(*LoginThrottleItem.key("bob", "127.0.0.1"))
+    assert throttle.failures == 1
 
 
 def test_the_stream_cleanup_survives_throttling_and_a_redelivery_finishes_it(
@@ -242,3 +327,14 @@ def test_the_stream_cleanup_survives_throttling_and_a_redelivery_finishes_it(
     faults.clear()
     world.api.client.lambda_.invoke("table_stream", records)
     assert remaining(world.movie) == []
+
+
+def test_a_movie_created_when_the_answer_was_lost_is_created_once(
+    world: World, faults: DynamoFaults
+) -> None:
+    faults.fail("PutItem", TRANSIENT["read-timeout"], times=1, lands=True)
+    response = world.api.post("/movies", {"title": "Waldorf Salad"}, token=world.alice.token)
+    assert response.status_code == 201, response.body
+    mine = body(world.api.get("/movies/user", token=world.alice.token))["data"]
+    assert [movie["title"] for movie in mine] == ["Waldorf Salad", "Faulty Towers"]
+    assert mine[0]["id"] == body(response)["id"]

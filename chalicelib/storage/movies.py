@@ -45,9 +45,28 @@ def create_movie(user_id: int, fields: dict[str, Any]) -> MovieItem:
         except PutError as exc:
             if not _condition_failed(exc):
                 raise
+            if _landed_before(movie):
+                return movie
         else:
             return movie
     raise errors.ServiceUnavailable()
+
+
+def _landed_before(movie: MovieItem) -> bool:
+    """Whether the movie holding the new id is this very one, already written.
+
+    botocore resends a PutItem whose answer was lost (a timeout, a 500); if
+    the first one had landed, the resend fails the free-id condition, and
+    taking that for a clash would write the movie twice. One read, on this
+    rare path only: the same owner and creation time (to the microsecond)
+    mean it is ours.
+    """
+    stored = get_movie(movie.id)
+    return (
+        stored is not None
+        and stored.user_id == movie.user_id
+        and stored.created_at == movie.created_at
+    )
 
 
 def get_movie(movie_id: int) -> MovieItem | None:

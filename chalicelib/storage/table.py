@@ -190,11 +190,13 @@ class LoginThrottleItem(TableItem, discriminator="login_throttle"):
     Keyed by the address too, so an attacker hammering a name locks out only
     themselves, not the user logging in from elsewhere. ``expires_at`` (TTL)
     forgets it; reads also check it, since DynamoDB deletes expired items
-    lazily.
+    lazily. ``last_failure_id`` names the failure counted last, so a resent
+    update does not count it twice.
     """
 
     failures = IntegerAttribute(default=0)
     locked_until = IntegerAttribute(null=True)
+    last_failure_id = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(login: str, client: str) -> tuple[str, str]:

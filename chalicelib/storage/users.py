@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib import errors
 from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
     Transaction,
+    condition_failed,
     item_or_none,
     new_id,
     optimistic,
@@ -105,20 +110,45 @@ def record_failed_login(login: str, client: str) -> int | None:
     out for long.
     """
     now = _now()
+    failure_id = uuid.uuid4().hex
     throttle = LoginThrottleItem(*LoginThrottleItem.key(login, client))
-    throttle.update(
-        [
-            LoginThrottleItem.kind.set(LoginThrottleItem),
-            LoginThrottleItem.failures.add(1),
-            LoginThrottleItem.expires_at.set(utcnow() + timedelta(seconds=FAILURE_WINDOW_SECONDS)),
-        ]
-    )
+    try:
+        throttle.update(
+            [
+                LoginThrottleItem.kind.set(LoginThrottleItem),
+                LoginThrottleItem.failures.add(1),
+                LoginThrottleItem.expires_at.set(
+                    utcnow() + timedelta(seconds=FAILURE_WINDOW_SECONDS)
+                ),
+                LoginThrottleItem.last_failure_id.set(failure_id),
+            ],
+            condition=_not_counted_yet(failure_id),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        throttle = item_or_none(LoginThrottleItem, LoginThrottleItem.key(login, client))
     excess = int(throttle.failures or 0) - FREE_FAILURES
     if excess <= 0:
         return None
     lock_seconds = min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS << (excess - 1))
     throttle.update([LoginThrottleItem.locked_until.set(now + lock_seconds)])
     return now + lock_seconds
+
+
+def _not_counted_yet(failure_id: str) -> Condition:
+    """Count this failure only once, even when botocore resends the update.
+
+    botocore resends an UpdateItem whose answer was lost (a timeout, a 500);
+    if the first one had landed, ``ADD failures 1`` would count the failure
+    twice. The update carries the failure's id and is conditioned on the
+    item not already holding it, so the resend fails instead, and the count
+    is read back.
+    """
+    counted: Condition = LoginThrottleItem.last_failure_id.does_not_exist() | (
+        LoginThrottleItem.last_failure_id != failure_id
+    )
+    return counted
 
 
 def clear_failed_logins(login: str, client: str) -> None:
