@@ -140,7 +140,7 @@ FUNCTIONS = (API_HANDLER, JWT_AUTHORIZER, TABLE_STREAM)
 # actions found there is a tripwire: a new kind of call (a BatchGetItem, a
 # Scan) fails it until ``FUNCTIONS`` and the policy files say who may make it.
 STORAGE_CALLS: dict[str, str] = {
-    r"\.batch_get\(": "dynamodb:BatchGetItem",
+    r"\.batch_get\(|\.batch_get_item\(": "dynamodb:BatchGetItem",
     r"\.batch_write\(": "dynamodb:BatchWriteItem",
     r"\.check\(|\.condition_check\(": "dynamodb:ConditionCheckItem",
     r"\.delete\(|\.delete_item\(": "dynamodb:DeleteItem",

@@ -12,6 +12,7 @@ exactly once, even when a first attempt landed and only its answer was lost.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ import pytest
 
 from app import app
 from chalicelib.http import operation_of
+from chalicelib.settings import get_settings
 from chalicelib.storage import engine
 from chalicelib.storage.table import LoginThrottleItem
 from tests.conftest import PASSWORD, Api, User, body, user_payload
@@ -296,7 +298,44 @@ def test_a_transaction_still_in_progress_is_botocores_to_retry(
     assert average == {"average_rating": 8.0, "rating_count": 2}
 
 
-# ---------------------------------------------------------------- batches
+# ---------------------------------------------------------------- batches, lost answers, the stream
+
+
+def unprocessed_keys(keys: list[dict[str, Any]]) -> Callable[[], tuple[int, str]]:
+    """A BatchGetItem answer that read nothing and hands every key back."""
+
+    def answer() -> tuple[int, str]:
+        table = get_settings().table_name
+        unread = {"Responses": {table: []}, "UnprocessedKeys": {table: {"Keys": keys}}}
+        return 200, json.dumps(unread)
+
+    return answer
+
+
+LOGIN_KEYS = [
+    {"pk": {"S": "USERNAME#bob"}, "sk": {"S": "USERNAME"}},
+    {"pk": {"S": "LOGIN#bob"}, "sk": {"S": "CLIENT#127.0.0.1"}},
+]
+
+
+def test_a_login_whose_keys_stay_unprocessed_is_a_bounded_503(
+    world: World, faults: DynamoFaults
+) -> None:
+    """A throttled batch comes back as unprocessed keys: asking again at once, forever, spins."""
+    faults.fail("BatchGetItem", unprocessed_keys(LOGIN_KEYS))
+    response = world.api.post("/login", {"username": "bob", "password": PASSWORD})
+    assert_unavailable(response)
+    assert faults.attempts["BatchGetItem"] == engine.MAX_ATTEMPTS
+    assert len(faults.app_backoffs) == engine.MAX_ATTEMPTS - 1
+
+
+def test_a_login_whose_keys_come_back_unprocessed_once_still_succeeds(
+    world: World, faults: DynamoFaults
+) -> None:
+    faults.fail("BatchGetItem", unprocessed_keys(LOGIN_KEYS), times=1)
+    response = world.api.post("/login", {"username": "bob", "password": PASSWORD})
+    assert response.status_code == 200, response.body
+    assert faults.attempts["BatchGetItem"] == 2
 
 
 def test_a_failed_login_whose_answer_was_lost_is_counted_once(

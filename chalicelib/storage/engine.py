@@ -13,7 +13,8 @@ harmless. What reaches the app after that is final: ``unavailable`` turns
 it into a 503 with ``Retry-After`` (``chalicelib.http``). botocore does not
 retry a cancelled transaction, so ``commit`` retries the cancellations that
 ask for it (``TransactionConflict``, a throttled item) with the same token,
-with backoff, a bounded number of times.
+and ``batch_get`` asks again for unprocessed keys; both with backoff, a
+bounded number of times.
 """
 
 from __future__ import annotations
@@ -260,3 +261,27 @@ def item_or_none(model: type[TableItem], key: tuple[str, str]) -> Any:
         return model.get(*key, consistent_read=True)
     except model.DoesNotExist:
         return None
+
+
+def batch_get(keys: Sequence[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> list[Any]:
+    """A consistent BatchGetItem of up to 100 ``keys``: the items found, as their models.
+
+    DynamoDB answers a batch it throttled in part with ``UnprocessedKeys``
+    and asks for them again after a backoff. PynamoDB's ``Model.batch_get``
+    asks again at once, for as long as they come back, so a throttled table
+    would spin the request until Lambda's timeout. This asks ``tries`` times
+    with full-jitter backoff, then answers 503.
+    """
+    table = table_connection()
+    pending: Any = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys]
+    found: list[Any] = []
+    for attempt in range(tries):
+        data = table.batch_get_item(pending, consistent_read=True)
+        read = data.get("Responses", {}).get(table.table_name, [])
+        found += [TableItem.from_raw_data(raw) for raw in read]
+        pending = data.get("UnprocessedKeys", {}).get(table.table_name, {}).get("Keys")
+        if not pending:
+            return found
+        if attempt < tries - 1:
+            backoff(attempt)
+    raise errors.ServiceUnavailable()

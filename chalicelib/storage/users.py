@@ -16,6 +16,7 @@ from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
     Transaction,
+    batch_get,
     condition_failed,
     item_or_none,
     new_id,
@@ -93,7 +94,7 @@ def login_state(login: str, client: str) -> LoginState:
     marker: type[UsernameItem] | type[EmailItem] = EmailItem if "@" in login else UsernameItem
     keys = [marker.key(login), LoginThrottleItem.key(login, client)]
     credentials, failures, locked_until = None, 0, None
-    for item in TableItem.batch_get(keys, consistent_read=True):
+    for item in batch_get(keys):
         if isinstance(item, UsernameItem | EmailItem):
             credentials = Credentials(user_id=item.user_id, password_hash=item.password_hash)
         elif isinstance(item, LoginThrottleItem) and item.expires_at and item.expires_at > utcnow():
