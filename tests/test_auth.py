@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import security
 from chalicelib.settings import ConfigurationError, Settings, check_jwt_key, get_settings
@@ -185,3 +190,134 @@ def test_the_key_is_read_from_ssm_in_deployed_stages(monkeypatch: pytest.MonkeyP
     finally:
         get_settings.cache_clear()
         security.signing_key.cache_clear()
+
+
+# ---------------------------------------------------------------- key confusion and foreign keys
+
+
+@functools.lru_cache(maxsize=1)
+def attacker_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def attacker_public_pem() -> bytes:
+    return (
+        attacker_rsa_key()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
+def hand_signed(header: dict[str, Any], payload: dict[str, Any], secret: bytes) -> str:
+    """An HS256 token signed with any bytes at all (pyjwt refuses a PEM as an HMAC secret)."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = f"{part(json.dumps(header).encode())}.{part(json.dumps(payload).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{part(signature)}"
+
+
+def unsigned_as(algorithm: str, payload: dict[str, Any]) -> str:
+    """``unsigned`` with another spelling of ``none``."""
+    _, claims_part, _ = unsigned(payload).split(".")
+    header = base64.urlsafe_b64encode(json.dumps({"alg": algorithm}).encode()).rstrip(b"=")
+    return f"{header.decode()}.{claims_part}."
+
+
+def attacker_jwk() -> dict[str, Any]:
+    jwk: dict[str, Any] = json.loads(
+        jwt.algorithms.RSAAlgorithm.to_jwk(attacker_rsa_key().public_key())
+    )
+    return {**jwk, "kid": "attacker"}
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda user: jwt.encode(claims(user), attacker_rsa_key(), algorithm="RS256"),
+        lambda user: hand_signed(
+            {"alg": "HS256", "typ": "JWT"}, claims(user), attacker_public_pem()
+        ),
+        lambda user: jwt.encode(claims(user), attacker_rsa_key(), algorithm="PS256"),
+        lambda user: jwt.encode(
+            claims(user), attacker_rsa_key(), algorithm="RS256", headers={"jwk": attacker_jwk()}
+        ),
+        lambda user: jwt.encode(
+            claims(user),
+            attacker_rsa_key(),
+            algorithm="RS256",
+            headers={"kid": "attacker", "jku": "https://attacker.example/jwks.json"},
+        ),
+        lambda user: jwt.encode(
+            claims(user), "k" * 40, headers={"kid": "../../../../../../dev/null"}
+        ),
+        lambda user: hand_signed(
+            {"alg": "HS256", "kid": "../../../../dev/null"}, claims(user), b""
+        ),
+        lambda user: jwt.encode(
+            claims(user), "k" * 40, headers={"x5u": "https://attacker.example/cert.pem"}
+        ),
+        lambda user: unsigned_as("NONE", claims(user)),
+        lambda user: unsigned_as("nOnE", claims(user)),
+        lambda user: signed(claims(user)) + ".extra",
+        lambda user: ".".join(signed(claims(user)).split(".")[:2]) + ".",
+    ],
+    ids=[
+        "rs256-with-an-attacker-key",
+        "hs256-keyed-with-an-rsa-public-pem",
+        "ps256",
+        "embedded-jwk",
+        "kid-and-jku-elsewhere",
+        "kid-path-traversal",
+        "kid-and-an-empty-key",
+        "x5u-elsewhere",
+        "alg-NONE",
+        "alg-nOnE",
+        "four-parts",
+        "signature-stripped",
+    ],
+)
+def test_tokens_with_foreign_keys_or_algorithms_are_401(
+    api: Api, alice: User, make_token: Any
+) -> None:
+    response = api.get("/users/me", token=make_token(alice))
+    assert_401(response, BAD_CREDENTIALS)
+
+
+def test_a_token_signed_with_another_stages_key_is_401(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each stage has its own key: a dev token is worthless in prod, and a local one anywhere."""
+    this_stage, other_stage = "p" * 48, "d" * 48
+    monkeypatch.setenv("JWT_SECRET", this_stage)
+    get_settings.cache_clear()
+    security.signing_key.cache_clear()
+    try:
+        assert api.get("/users/me", token=signed(claims(alice), key=this_stage)).status_code == 200
+        for key in (other_stage, security.LOCAL_DEVELOPMENT_KEY):
+            assert_401(api.get("/users/me", token=signed(claims(alice), key=key)), BAD_CREDENTIALS)
+        assert_401(api.get("/users/me", token=alice.token), BAD_CREDENTIALS)  # issued locally
+    finally:
+        get_settings.cache_clear()
+        security.signing_key.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "carry",
+    [
+        lambda token: ("/users/me?access_token=" + token, {}),
+        lambda token: ("/users/me", {"Cookie": f"access_token={token}"}),
+        lambda token: ("/users/me", {"X-Access-Token": token}),
+        lambda token: ("/users/me", {"Authorization": token}),
+    ],
+    ids=["query-string", "cookie", "other-header", "no-scheme"],
+)
+def test_a_token_anywhere_but_the_bearer_header_is_not_a_login(
+    api: Api, alice: User, carry: Any
+) -> None:
+    path, headers = carry(alice.token)
+    response = api.get(path, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
