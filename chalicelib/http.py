@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import math
 import re
 import time
 import uuid
@@ -136,12 +137,25 @@ def _decode_json(raw: bytes) -> Any:
     if not raw.strip():
         raise _json_invalid("Request body is empty; expected a JSON document")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise _json_invalid(f"JSON decode error: {exc}") from None
     if _depth(data) > MAX_JSON_DEPTH:
         raise _json_invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+def _not_json(constant: str) -> Any:
+    """Python reads ``NaN`` and ``Infinity``; JSON has neither (RFC 8259), and echoed in
+    a 422's ``input`` they would make the error itself invalid JSON."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"number {number[:20]} is out of range")
+    return value
 
 
 def _json_invalid(message: str) -> errors.ValidationFailed:
