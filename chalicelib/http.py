@@ -47,6 +47,7 @@ SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
 REDACTED = "********"
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**53 - 1
+MAX_QUOTED_CHARS = 100
 EXPOSED_HEADERS = "X-Request-Id, X-Next-Cursor, Link, Location, Retry-After, WWW-Authenticate"
 PREFLIGHT_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id"
 PREFLIGHT_MAX_AGE_SECONDS = 600
@@ -120,7 +121,7 @@ def path_id(name: str, raw: str) -> int:
                 "type": "int_parsing",
                 "loc": ["path", name],
                 "msg": f"Input should be a positive integer below 2**53 ({MAX_ID})",
-                "input": raw[:100],
+                "input": raw[:MAX_QUOTED_CHARS],
             }
         ]
     )
@@ -463,10 +464,17 @@ def _request_id(request: Request) -> str:
 
 
 def _contract_shaped(response: Response) -> Response:
-    """Rewrite Chalice's own ``{"Code", "Message"}`` errors as ``{"detail"}``."""
+    """Rewrite Chalice's own ``{"Code", "Message"}`` errors as ``{"detail"}``.
+
+    Chalice's 415 quotes the request's ``Content-Type`` whole; like a bad
+    path id, it is quoted only so far (``MAX_QUOTED_CHARS``).
+    """
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
-        detail = "Internal Server Error" if response.status_code >= 500 else body["Message"]
+        message = str(body["Message"])
+        if len(message) > MAX_QUOTED_CHARS:
+            message = message[:MAX_QUOTED_CHARS] + "..."
+        detail = "Internal Server Error" if response.status_code >= 500 else message
         headers = {
             name: value
             for name, value in response.headers.items()
