@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line on stdout (CloudWatch in Lambda).
 
 A record's ``fields`` extra is merged into the object; an exception's trace
-goes into ``exception`` and never into a response.
+goes into ``exception`` and never into a response. Libraries that log the
+requests they send never log below INFO (``configure``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 LOGGER_NAME = "movies"
+WIRE_LOGGERS = ("botocore", "boto3", "pynamodb", "urllib3")
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,7 +44,17 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def configure(level: int = logging.INFO) -> None:
-    """Send the app's loggers to stdout as JSON (idempotent)."""
+    """Send the app's loggers to stdout as JSON (idempotent); keep the wire out of the logs.
+
+    botocore and PynamoDB log every request whole at DEBUG: DynamoDB items,
+    password hashes among them. Lambda's log-level setting turns the root
+    logger up to DEBUG without a code change, so these stay at INFO or
+    quieter whatever the root says. (To see the wire while debugging, set
+    their level after this has run.)
+    """
+    for name in WIRE_LOGGERS:
+        library = logging.getLogger(name)
+        library.setLevel(max(library.level, logging.INFO))
     logger = logging.getLogger(LOGGER_NAME)
     if any(isinstance(handler, StdoutHandler) for handler in logger.handlers):
         return
