@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
@@ -74,6 +74,14 @@ def json_response(
         status_code=status_code,
         headers={"Content-Type": _JSON, **(headers or {})},
     )
+
+
+def next_page_headers(path: str, limit: int, cursor: str | None) -> dict[str, str]:
+    """``X-Next-Cursor`` and an RFC 8288 ``Link: <...>; rel="next"`` (none on the last page)."""
+    if cursor is None:
+        return {}
+    query = urlencode({"limit": limit, "cursor": cursor})
+    return {"X-Next-Cursor": cursor, "Link": f'<{path}?{query}>; rel="next"'}
 
 
 def empty_response(status_code: int = 204, headers: Mapping[str, str] | None = None) -> Response:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import Reply, endpoint, json_response
+from chalicelib.http import Reply, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_comment, public_thread
 from chalicelib.routes.movies import comments_list_id
 from chalicelib.schemas import Message
@@ -75,7 +73,7 @@ def list_threads(movie_id: int, query: SkipPage) -> Response:
     cursor = cursors.encode(list_id, page.last_key)
     return json_response(
         [public_thread(node) for node in page.items],
-        headers=_next_page_headers(movie_id, query.limit, cursor),
+        headers=next_page_headers(f"/movies/{movie_id}/comments", query.limit, cursor),
     )
 
 
@@ -127,14 +125,3 @@ def delete_comment(comment_id: int, user_id: int) -> Response:
     """The author or the movie's owner; a comment with replies leaves a tombstone."""
     comments.delete_comment(comment_id, user_id)
     return json_response(Message())
-
-
-def _next_page_headers(movie_id: int, limit: int, cursor: str | None) -> dict[str, str]:
-    """``X-Next-Cursor`` and an RFC 8288 ``Link: <...>; rel="next"`` (none on the last page)."""
-    if cursor is None:
-        return {}
-    query = urlencode({"limit": limit, "cursor": cursor})
-    return {
-        "X-Next-Cursor": cursor,
-        "Link": f'</movies/{movie_id}/comments?{query}>; rel="next"',
-    }

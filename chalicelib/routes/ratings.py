@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import Reply, empty_response, endpoint, json_response
+from chalicelib.http import Reply, empty_response, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_rating
 from chalicelib.routes.movies import ratings_list_id
 from chalicelib.schemas.pages import SkipPage
@@ -64,7 +62,7 @@ def list_ratings(movie_id: int, query: SkipPage) -> Response:
     cursor = cursors.encode(list_id, page.last_key)
     return json_response(
         [public_rating(rating) for rating in page.items],
-        headers=_next_page_headers(movie_id, query.limit, cursor),
+        headers=next_page_headers(f"/movies/{movie_id}/ratings", query.limit, cursor),
     )
 
 
@@ -101,14 +99,3 @@ def average_rating(movie_id: int) -> Response:
 def delete_rating(movie_id: int, user_id: int) -> Response:
     ratings.delete_rating(movie_id, user_id)
     return empty_response(204)
-
-
-def _next_page_headers(movie_id: int, limit: int, cursor: str | None) -> dict[str, str]:
-    """``X-Next-Cursor`` and an RFC 8288 ``Link: <...>; rel="next"`` (none on the last page)."""
-    if cursor is None:
-        return {}
-    query = urlencode({"limit": limit, "cursor": cursor})
-    return {
-        "X-Next-Cursor": cursor,
-        "Link": f'</movies/{movie_id}/ratings?{query}>; rel="next"',
-    }
