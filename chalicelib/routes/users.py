@@ -69,9 +69,9 @@ def login(body: LoginRequest) -> Response:
         raise errors.TooManyRequests(state.locked_until - now)
     password_hash = state.credentials.password_hash if state.credentials else None
     if not security.verify_password(body.password, password_hash) or state.credentials is None:
-        locked_until = users.record_failed_login(body.username, client)
-        if locked_until:
-            raise errors.TooManyRequests(locked_until - now)
+        lock_seconds = users.record_failed_login(body.username, client)
+        if lock_seconds:
+            raise errors.TooManyRequests(lock_seconds)
         raise errors.InvalidCredentials()
     if state.failures:
         users.clear_failed_logins(body.username, client)

@@ -105,7 +105,7 @@ def login_state(login: str, client: str) -> LoginState:
 def record_failed_login(login: str, client: str) -> int | None:
     """Count a failure; past ``FREE_FAILURES`` lock the pair, doubling each time.
 
-    Returns the lock's end (epoch seconds) if this failure set one. The
+    Returns the lock's length in seconds if this failure set one. The
     count is forgotten ``FAILURE_WINDOW_SECONDS`` after the last failure and
     a lock never lasts more than ``MAX_LOCK_SECONDS``, so nobody is locked
     out for long.
@@ -134,7 +134,7 @@ def record_failed_login(login: str, client: str) -> int | None:
         return None
     lock_seconds = min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS << (excess - 1))
     throttle.update([LoginThrottleItem.locked_until.set(now + lock_seconds)])
-    return now + lock_seconds
+    return lock_seconds
 
 
 def _not_counted_yet(failure_id: str) -> Condition:
