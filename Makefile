@@ -31,7 +31,13 @@ check: install
 bench: install
 	$(BIN)/python -m bench
 
-.PHONY: fuzz test-browser
+.PHONY: fuzz test-browser client
+
+# A Python client (openapi-python-client) in dist/client, from URL's /openapi.json, or from
+# make run's server started for the purpose when URL is unset.
+URL ?=
+client: install
+	$(BIN)/python -m devtools.client $(if $(URL),--url $(URL))
 
 # Schemathesis over /openapi.json against the dev server, with a real token; reports in artifacts/.
 fuzz: install
