@@ -7,11 +7,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test check format clean package lint-template policies bench
 
-install: $(STAMP)
+DOCS_ASSETS := chalicelib/docs_assets/versions.json
+
+install: $(STAMP) $(DOCS_ASSETS)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Swagger UI's and ReDoc's files, from their npm packages (pinned in the script).
+$(DOCS_ASSETS): devtools/docs_assets.py | $(STAMP)
+	$(BIN)/python -m devtools.docs_assets
 	touch $@
 
 # Serves on PORT (default 8000); uses AWS_ENDPOINT_URL_DYNAMODB if set, else embedded moto.
