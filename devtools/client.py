@@ -39,8 +39,7 @@ TEMPLATE = "endpoint_macros.py.jinja"
 # so it is always undefined), and what they become.
 TEMPLATE_FIX = {
     "{% elif endpoint.bodies | length > 1 %}\nbody:\n": (
-        "{% elif endpoint.bodies | length > 1 %}"
-        "{% set required = namespace(body=true) %}\nbody:\n"
+        "{% elif endpoint.bodies | length > 1 %}{% set required = namespace(body=true) %}\nbody:\n"
     ),
     "{% set body_required = body_required and body.prop.required %}": (
         "{% set required.body = required.body and body.prop.required %}"
