@@ -26,6 +26,9 @@ Chalice does not make, each part derived from the code or from the stage in
 * Fixed function names (those ``chalice deploy`` would give), so that the
   IAM policies can name each function's log group.
 
+``deployment.zip`` is then pruned of the modules no function imports
+(``devtools/lambda_package.py``).
+
 ``python -m devtools.package --write-policies`` writes each deployed stage's
 per-function IAM policies into ``.chalice/`` from ``FUNCTIONS``, which says
 which storage call needs which DynamoDB action; ``tests/test_package.py``
@@ -46,6 +49,7 @@ from typing import Any
 
 from chalicelib import gateway, http, streams
 from chalicelib.storage.table import TableItem, table_definition, ttl_attribute_name
+from devtools import lambda_package
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHALICE_DIR = PROJECT_DIR / ".chalice"
@@ -427,6 +431,7 @@ def package(stage: Stage, out: Path) -> Path:
     if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
         env["AWS_DEFAULT_REGION"] = PACKAGING_REGION
     subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True)
+    lambda_package.prune(out / "deployment.zip")  # what no function imports
     packaged = out / PACKAGED_TEMPLATE
     check_merged(json.loads(packaged.read_text()), merge_template(stage))
     return packaged

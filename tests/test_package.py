@@ -1,7 +1,9 @@
-"""The deploy template's additions and the IAM policies, checked from the code.
+"""The deploy template's additions, the IAM policies, and what the Lambda package holds.
 
-``chalice package`` itself is not run here (it builds a 20 MB zip); CI runs
-it and cfn-lint on both stages (``make lint-template``).
+The template tests check the merge template from the code; CI runs
+``chalice package`` and cfn-lint on both stages (``make lint-template``). The
+package tests build the real ``deployment.zip`` once (``chalice package``,
+then ``devtools.lambda_package.prune``) and run each function from it.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib import gateway
 from chalicelib.storage.table import table_definition, ttl_attribute_name
-from devtools import package
+from devtools import lambda_package, package
 
 STREAM_ARN = {"Fn::GetAtt": ["MoviesTable", "StreamArn"]}
 TABLE_INDEX_KEYS = (
@@ -316,3 +321,87 @@ def test_with_a_cors_origin_every_path_answers_preflights_without_lambda(
         assert set(allowed.strip("'").split(", ")) == {*methods, "OPTIONS"}
         declared = operation["responses"]["204"]["headers"]
         assert {f"method.response.header.{name}" for name in declared} == set(parameters)
+
+
+# ---------------------------------------------------------------- the Lambda package
+
+
+@pytest.fixture(scope="module")
+def deployment_zip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The dev stage's ``deployment.zip``, as ``make package`` builds it (both stages share it)."""
+    out = tmp_path_factory.mktemp("package")
+    package.package(package.load_stage("dev"), out)
+    yield out / "deployment.zip"
+
+
+@pytest.fixture(scope="module")
+def imported(deployment_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    return lambda_package.imported_modules(deployment_zip, tmp_path_factory.mktemp("unzipped"))
+
+
+def entries(archive: Path) -> list[str]:
+    with zipfile.ZipFile(archive) as opened:
+        return opened.namelist()
+
+
+def test_every_module_in_the_package_is_imported_by_some_function(
+    deployment_zip: Path, imported: dict[str, set[str]]
+) -> None:
+    """Each function ran from the unzipped package alone, through its lazy imports too."""
+    assert set(imported) == {function.name for function in package.FUNCTIONS}
+    used = set().union(*imported.values())
+    assert lambda_package.top_level_modules(deployment_zip) - used == set()
+    assert used <= lambda_package.top_level_modules(deployment_zip)
+
+
+def test_the_authorizer_and_the_stream_handler_load_no_web_or_hashing_code(
+    imported: dict[str, set[str]],
+) -> None:
+    assert imported["jwt_authorizer"].isdisjoint({"pynamodb", "pydantic", "passlib", "argon2"})
+    assert imported["table_stream"].isdisjoint({"pydantic", "passlib", "argon2", "jwt"})
+    assert {"sentry_sdk", "passlib", "argon2", "email_validator"} <= imported["api_handler"]
+
+
+def test_the_package_has_no_web_framework_wheel_data_or_pruned_module(
+    deployment_zip: Path,
+) -> None:
+    firsts = {entry.split("/", 1)[0] for entry in entries(deployment_zip)}
+    tops = lambda_package.top_level_modules(deployment_zip)
+    assert tops.isdisjoint({"fastapi", "fastapi_offline", "starlette", "anyio", "opentelemetry"})
+    assert tops.isdisjoint(lambda_package.UNUSED)
+    assert not [first for first in firsts if first.endswith(".data")]
+    assert not [first for first in firsts if first.startswith(("dnspython-", "pycparser-"))]
+
+
+def test_the_package_ships_the_docs_assets_with_their_licences(deployment_zip: Path) -> None:
+    names = set(entries(deployment_zip))
+    for file in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        assert f"chalicelib/docs_assets/{file}" in names
+    for licence in ("swagger-ui-dist/LICENSE", "swagger-ui-dist/NOTICE", "redoc/LICENSE"):
+        assert f"chalicelib/docs_assets/licenses/{licence}" in names
+
+
+def test_pruning_drops_the_modules_wheel_data_and_orphaned_dist_info(tmp_path: Path) -> None:
+    archive = tmp_path / "deployment.zip"
+    files = {
+        "keep/__init__.py": "",
+        "keep-1.0.dist-info/RECORD": "keep/__init__.py,,\n",
+        "gone/__init__.py": "",
+        "gone/sub.py": "",
+        "gone-1.0.dist-info/RECORD": "gone/__init__.py,,\ngone/sub.py,,\n",
+        "half/__init__.py": "",
+        "_half_backend.so": "",
+        "half-1.0.dist-info/RECORD": "half/__init__.py,,\n_half_backend.so,,\n",
+        "tool-1.0.data/scripts/tool": "",
+    }
+    with zipfile.ZipFile(archive, "w") as opened:
+        for name, text in files.items():
+            opened.writestr(name, text)
+    dropped = lambda_package.prune(archive, {"gone": "unused", "half": "unused"})
+    assert dropped == ["gone", "gone-1.0.dist-info", "half", "tool-1.0.data"]
+    assert set(entries(archive)) == {
+        "keep/__init__.py",
+        "keep-1.0.dist-info/RECORD",
+        "_half_backend.so",
+        "half-1.0.dist-info/RECORD",
+    }
