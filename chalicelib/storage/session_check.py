@@ -55,7 +55,7 @@ def client() -> BaseClient:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": 3},
     )
     return get_session().create_client("dynamodb", region_name=get_settings().region, config=config)
 
