@@ -542,3 +542,30 @@ def test_a_refused_password_change_ends_nothing(api: Api, alice: User) -> None:
     assert response.status_code == 400
     assert body(response) == {"detail": "Current password is incorrect"}
     assert api.get("/users/me", token=other["access_token"]).status_code == 200
+
+
+# ---------------------------------------------------------------- the API docs
+
+
+def test_the_openapi_document_describes_the_session_operations(api: Api) -> None:
+    document = body(api.get("/openapi.json"))
+    paths = document["paths"]
+    refresh_operation = paths["/token/refresh"]["post"]
+    assert set(refresh_operation["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+    }
+    assert "security" not in refresh_operation
+    assert "401" in refresh_operation["responses"]
+    for path, method, success in [
+        ("/logout", "post", "204"),
+        ("/users/me/sessions", "get", "200"),
+        ("/users/me/sessions", "delete", "204"),
+        ("/users/me/sessions/{session_id}", "delete", "204"),
+    ]:
+        operation = paths[path][method]
+        assert operation["security"] == [{"OAuth2PasswordBearer": []}], path
+        assert {success, "401"} <= set(operation["responses"]), path
+    assert "404" in paths["/users/me/sessions/{session_id}"]["delete"]["responses"]
+    flow = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]
+    assert (flow["tokenUrl"], flow["refreshUrl"]) == ("/login", "/token/refresh")
