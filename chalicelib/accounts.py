@@ -148,19 +148,23 @@ def end_other_sessions(user_id: int, current_session_id: int) -> None:
 def change_password(
     user_id: int, current_session_id: int, current_password: str, new_password: str
 ) -> None:
-    """Replace the password, then end every session of the user but the caller's.
+    """Replace the password and end every session of the user but the caller's, together.
 
-    The sessions are listed after the password has changed, and a login
-    commits its session only while the hash it verified is still current,
-    so no session started with the old password survives.
+    Read the user, list the other sessions (a keys-only Query), then one
+    transaction changes the hash and deletes them: a failure anywhere
+    changes nothing. A login that verified the old hash commits its session
+    only while that hash is still current, so a login after the change
+    starts no session; one that commits between the Query and the
+    transaction (a login concurrent with the change) is not ended.
     """
     user = users.get_user(user_id)
     if user is None:
         raise errors.NotAuthenticated("Could not validate credentials")
     if not security.verify_password(current_password, user.password_hash):
         raise errors.BadRequest("Current password is incorrect")
-    users.change_password(user, security.hash_password(new_password))
-    sessions.end_all(user_id, keep=current_session_id)
+    others = sessions.others(user_id, keep=current_session_id)
+    left = users.change_password(user, security.hash_password(new_password), others)
+    sessions.end_these(left)
 
 
 # ---------------------------------------------------------------- tokens

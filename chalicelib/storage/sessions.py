@@ -16,14 +16,15 @@ Protocol
 * **End**: delete the item. The authorizer's GetItem and the next refresh
   then find nothing. Ending all of a user's sessions (but one) is one Query
   of the user's ``SESSION#`` range, keys only, then BatchWriteItem deletes,
-  25 a call.
+  25 a call; a password change puts the deletes in its own transaction
+  (``users.change_password``), so the two happen together or not at all.
 * Expired sessions linger until DynamoDB's TTL deletes them (up to a few
   days late), so every read checks ``expires_at`` too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from pynamodb.exceptions import DeleteError, UpdateError
@@ -162,13 +163,20 @@ def end_all(user_id: int, *, keep: int | None = None) -> int:
     One Query (a page holds about 3,000 session keys; more pages only past
     that) and one BatchWriteItem per 25 sessions.
     """
-    ended = 0
+    return end_these(others(user_id, keep=keep))
+
+
+def others(user_id: int, *, keep: int | None = None) -> list[SessionItem]:
+    """The keys of every session of the user but ``keep`` (one keys-only Query)."""
+    return [session for session in _sessions_of(user_id) if session.id != keep]
+
+
+def end_these(ending: Sequence[SessionItem]) -> int:
+    """Delete these sessions, 25 a BatchWriteItem (none for an empty list)."""
     with SessionItem.batch_write() as batch:
-        for session in _sessions_of(user_id):
-            if session.id != keep:
-                batch.delete(session)
-                ended += 1
-    return ended
+        for session in ending:
+            batch.delete(session)
+    return len(ending)
 
 
 def _sessions_of(user_id: int) -> Iterator[SessionItem]:
