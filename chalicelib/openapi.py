@@ -161,7 +161,13 @@ def build(app: Chalice, prefix: str = "") -> dict[str, Any]:
                 SECURITY_SCHEME: {
                     "type": "oauth2",
                     "description": "The password form posted to `/login`; then a Bearer token.",
-                    "flows": {"password": {"tokenUrl": f"{prefix}/login", "scopes": {}}},
+                    "flows": {
+                        "password": {
+                            "tokenUrl": f"{prefix}/login",
+                            "refreshUrl": f"{prefix}/token/refresh",
+                            "scopes": {},
+                        }
+                    },
                 }
             },
             "headers": HEADERS,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from chalicelib.accounts import Tokens
 from chalicelib.schemas.comments import CommentPublic
 from chalicelib.schemas.movies import MoviePublic
 from chalicelib.schemas.ratings import RatingPublic
-from chalicelib.schemas.users import UserPublic
+from chalicelib.schemas.sessions import SessionPublic
+from chalicelib.schemas.users import Token, UserPublic
 from chalicelib.storage.comments import CommentNode
-from chalicelib.storage.table import CommentItem, MovieItem, RatingItem, UserItem
+from chalicelib.storage.table import CommentItem, MovieItem, RatingItem, SessionItem, UserItem
 
 TOMBSTONE_TEXT = "[deleted]"
 
@@ -80,3 +82,22 @@ def public_comment(
 
 def public_thread(node: CommentNode) -> CommentPublic:
     return public_comment(node.comment, [public_thread(reply) for reply in node.replies])
+
+
+def public_session(session: SessionItem, current_session_id: int) -> SessionPublic:
+    return SessionPublic(
+        id=session.id,
+        created_at=session.created_at,
+        last_used_at=session.last_used_at,
+        user_agent=session.user_agent,
+        current=session.id == current_session_id,
+    )
+
+
+def public_tokens(tokens: Tokens) -> Token:
+    return Token(
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+        refresh_expires_in=tokens.refresh_expires_in,
+    )

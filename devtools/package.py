@@ -108,6 +108,7 @@ API_HANDLER = Function(
     resource="APIHandler",
     table_actions={
         "dynamodb:BatchGetItem": "Model.batch_get (users.login_state)",
+        "dynamodb:BatchWriteItem": "Model.batch_write (sessions.end_all)",
         "dynamodb:ConditionCheckItem": "ConditionCheck in transactions (engine.Transaction.check)",
         "dynamodb:DeleteItem": (
             "TableConnection.delete_item (movies.delete_movie), Model.delete"
@@ -127,7 +128,9 @@ API_HANDLER = Function(
 JWT_AUTHORIZER = Function(
     name="jwt_authorizer",
     resource="JwtAuthorizer",
-    reads_jwt_key=True,  # checks tokens; no DynamoDB call
+    # One consistent GetItem of the token's session (botocore, not PynamoDB).
+    table_actions={"dynamodb:GetItem": "client.get_item (session_check.is_live)"},
+    reads_jwt_key=True,  # checks tokens
 )
 TABLE_STREAM = Function(
     name="table_stream",

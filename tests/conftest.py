@@ -36,7 +36,7 @@ from chalice.test import Client
 from app import app
 from chalicelib import security
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine
+from chalicelib.storage import engine, session_check
 from chalicelib.storage.table import table_definition, ttl_attribute_name
 from devtools.gateway import ContractClient
 
@@ -84,18 +84,30 @@ def make_requests_atomic() -> None:
     the app's own code still interleaves freely between requests, which is
     where read-then-write races live.
     """
-    lock = threading.RLock()
+    hold_the_lock(engine.connection().client)
+    authorizer_client_holds_the_lock()
 
+
+REQUEST_LOCK = threading.RLock()
+
+
+def hold_the_lock(client: Any) -> None:
     def acquire(**_: Any) -> None:
-        lock.acquire()
+        REQUEST_LOCK.acquire()
 
     def release(**_: Any) -> None:
-        lock.release()
+        REQUEST_LOCK.release()
 
-    events = engine.connection().client.meta.events
+    events = client.meta.events
     events.register("before-call.dynamodb", acquire)
     events.register("after-call.dynamodb", release)
     events.register("after-call-error.dynamodb", release)
+
+
+@lru_cache(maxsize=1)
+def authorizer_client_holds_the_lock() -> None:
+    """The authorizer's own client (built once per process) takes the same lock."""
+    hold_the_lock(session_check.client())
 
 
 @dataclass

@@ -36,6 +36,7 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWri
 # Attributes that differ between two runs of one request: new ids, times, salted hashes.
 VOLATILE = {"pk", "sk", "id", "created_at", "updated_at", "lsi1sk", "gsi1sk", "gsi2sk"}
 VOLATILE |= {"expires_at", "locked_until", "last_failure_id", "comment_sk", "password_hash"}
+VOLATILE |= {"refresh_hash", "rotated_at", "last_used_at"}
 VOLATILE_BY_KIND = {"username": {"user_id"}, "email": {"user_id"}}
 
 
@@ -49,6 +50,8 @@ class World:
     movie: int
     comment: int
     reply: int
+    refresh: str  # the refresh token of another session of Alice's
+    session: int  # that session's id
 
 
 @pytest.fixture
@@ -61,7 +64,9 @@ def world(api: Api, make_user: Callable[[str], User]) -> World:
         text = {"comment_text": "Basil!"}
         comment = body(api.post(f"/movies/{movie}/comments", text, token=alice.token))["id"]
         reply = body(api.post(f"/comments/{comment}/replies", text, token=bob.token))["id"]
-        return World(api, alice, bob, movie, comment, reply)
+        tokens = body(api.post("/login", {"username": "alice", "password": PASSWORD}))
+        session = int(tokens["refresh_token"].split(".")[1])
+        return World(api, alice, bob, movie, comment, reply, tokens["refresh_token"], session)
 
     return replace(built_once("faults", build), api=api)
 
@@ -96,7 +101,12 @@ class Call:
         path = (self.path or self.route).format(**vars(world))
         user: User | None = getattr(world, self.who) if self.who else None
         token = user.token if user else None
-        return world.api.request(self.method, path, self.payload, token=token)
+        payload = self.payload
+        if isinstance(payload, dict):  # "{refresh}" and the like, from the world
+            payload = {
+                k: v.format(**vars(world)) if isinstance(v, str) else v for k, v in payload.items()
+            }
+        return world.api.request(self.method, path, payload, token=token)
 
 
 GET = ("GetItem",)
@@ -108,16 +118,24 @@ TRANSACT = ("TransactWriteItems",)
 READ_THEN_TRANSACT = ("GetItem", *TRANSACT)
 BAD_LOGIN = {"username": "bob", "password": "not the password"}
 NEW_PASSWORD = {"current_password": PASSWORD, "new_password": "Manuel from Barcelona"}
+REFRESH = {"refresh_token": "{refresh}"}
 TEXT = {"comment_text": "Que?"}
 M, M2 = "/movies/{movie}", "/movie/{movie}"
 CALLS = [
     Call("POST", "/signup", TRANSACT, payload=user_payload("polly"), who=None),
-    Call("POST", "/login", ("BatchGetItem",), payload={"username": "bob", "password": PASSWORD}),
+    Call("POST", "/login", ("BatchGetItem", *TRANSACT),
+         payload={"username": "bob", "password": PASSWORD}),
     Call("POST", "/login", ("BatchGetItem", "UpdateItem"), payload=BAD_LOGIN, status=401,
          name="POST /login failing"),
     Call("GET", "/users/me", GET),
     Call("PUT", "/users/me", READ_THEN_TRANSACT, payload={"first_name": "Sybil"}),
-    Call("PUT", "/users/me/password", READ_THEN_TRANSACT, payload=NEW_PASSWORD),
+    Call("PUT", "/users/me/password", ("GetItem", "Query", *TRANSACT), payload=NEW_PASSWORD),
+    Call("POST", "/token/refresh", ("GetItem", "UpdateItem"), payload=REFRESH, who=None),
+    Call("POST", "/logout", DELETE, status=204),
+    Call("GET", "/users/me/sessions", QUERY),
+    Call("DELETE", "/users/me/sessions", ("Query", "BatchWriteItem"), status=204),
+    Call("DELETE", "/users/me/sessions/{session_id}", DELETE, "/users/me/sessions/{session}",
+         status=204),
     Call("GET", "/movies", QUERY, who=None),
     Call("GET", "/movies/user", QUERY),
     Call("GET", "/movies/{movie_id}", QUERY * 2, M, who=None),

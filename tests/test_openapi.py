@@ -105,7 +105,7 @@ def test_protected_operations_use_fastapis_oauth2_password_bearer(
     assert scheme == {
         "type": "oauth2",
         "description": scheme["description"],
-        "flows": {"password": {"tokenUrl": "/login", "scopes": {}}},
+        "flows": {"password": {"tokenUrl": "/login", "refreshUrl": "/token/refresh", "scopes": {}}},
     }
     me = operation(document, "GET", "/users/me")
     assert me["security"] == [{"OAuth2PasswordBearer": []}]

@@ -249,7 +249,7 @@ def test_no_policy_grants_table_metadata_scans_or_wildcard_actions(stage: packag
     assert not any(action.endswith("*") for action in every_action)
 
 
-def test_only_the_stream_handler_reads_the_stream_and_the_authorizer_has_no_table(
+def test_only_the_stream_handler_reads_the_stream_and_the_authorizer_only_gets_items(
     stage: package.Stage,
 ) -> None:
     def sids(function: package.Function) -> set[str]:
@@ -257,7 +257,8 @@ def test_only_the_stream_handler_reads_the_stream_and_the_authorizer_has_no_tabl
 
     assert "TableStream" in sids(package.TABLE_STREAM)
     assert "TableStream" not in sids(package.API_HANDLER) | sids(package.JWT_AUTHORIZER)
-    assert not sids(package.JWT_AUTHORIZER) & {"Table", "Indexes"}
+    assert "Indexes" not in sids(package.JWT_AUTHORIZER)
+    assert table_grants(stage, package.JWT_AUTHORIZER) == {"dynamodb:GetItem"}
     assert "JwtKey" not in sids(package.TABLE_STREAM)
 
 
@@ -497,3 +498,17 @@ def test_pruning_drops_the_modules_wheel_data_and_orphaned_dist_info(tmp_path: P
         "_half_backend.so",
         "half-1.0.dist-info/RECORD",
     }
+
+
+# ---------------------------------------------------------------- the authorizer's cache
+
+
+def test_api_gateway_caches_an_authorizer_result_for_at_most_a_minute() -> None:
+    """An ended session's access tokens keep working deployed for at most this long."""
+    from chalice.deploy.swagger import TemplatedSwaggerGenerator
+
+    from app import app
+
+    swagger = TemplatedSwaggerGenerator().generate_swagger(app)
+    authorizer = swagger["securityDefinitions"]["jwt_authorizer"]["x-amazon-apigateway-authorizer"]
+    assert 0 < authorizer["authorizerResultTtlInSeconds"] <= 60

@@ -23,6 +23,7 @@ from chalicelib.storage import engine, ratings
 from chalicelib.storage.table import MovieItem
 from tests.conftest import Api, CallCounter, User, body, create_table
 from tests.faults import error_answer, install
+from tests.snapshots import load, table_items
 
 MovieId = int
 UNAVAILABLE = {"detail": "Service temporarily unavailable; try again shortly"}
@@ -754,14 +755,18 @@ class RatingsMachine(RuleBasedStateMachine):
 
     Each run starts from a fresh table: runs share nothing, and moto (which
     copies the whole table, streams included, for every transaction) stays
-    fast. The users' items go with the old table, but their tokens are all
-    the ratings endpoints need.
+    fast. The users' items go with the old table but for their sessions,
+    which their tokens need (the authorizer checks them), put back.
     """
 
     def __init__(self, api: Api, raters: list[User]) -> None:
         super().__init__()
+        sessions = {
+            key: item for key, item in table_items().items() if item["kind"]["S"] == "session"
+        }
         boto3.client("dynamodb").delete_table(TableName=get_settings().table_name)
         create_table()
+        load(sessions)
         self.api = api
         self.raters = raters
         self.movie_id = create_movie(api, raters[0])

@@ -17,6 +17,13 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   (``attribute_not_exists`` in the user's transaction); login (in its one
   BatchGetItem, with the hash copied here).
 - e-mail claim — ``EMAIL#<lower>`` / ``EMAIL`` — the same, for e-mails.
+- session — ``USER#<id>`` / ``SESSION#<session id>`` [TTL ``expires_at``] —
+  login (Put in a transaction with a ConditionCheck on the claim item);
+  refresh (GetItem + one conditional UpdateItem); the authorizer (1 GetItem,
+  botocore, ``session_check``); logout, end one (1 conditional DeleteItem);
+  ``GET /users/me/sessions`` (1 Query, descending); end all others (1
+  keys-only Query + BatchWriteItem per 25); a password change (the same
+  Query, then the deletes in the password's transaction).
 - login throttle — ``LOGIN#<lower>`` / ``CLIENT#<address>`` [TTL
   ``expires_at``] — login (in its BatchGetItem); one UpdateItem per failure.
 - movie — ``MOVIE#<id>`` / ``MOVIE`` [gsi1 ``MOVIES`` / ``<id>``; gsi2

@@ -11,7 +11,7 @@ access-pattern table.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
@@ -29,6 +29,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondary
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings, get_settings
+from chalicelib.storage import session_check
 
 ID_WIDTH = 16  # 2**53 has 16 digits; zero-padding keeps string order = numeric order
 ALL_MOVIES = "MOVIES"
@@ -348,6 +349,68 @@ class CommentRefItem(TableItem, discriminator="comment_ref"):
         return f"COMMENT#{comment_id}", "REF"
 
 
+# ---------------------------------------------------------------- sessions
+
+
+class SessionItem(TableItem, discriminator="session"):
+    """One login: ``pk = USER#<user>``, ``sk = SESSION#<session id>``.
+
+    In the user's partition, beside the profile, so one Query lists a user's
+    sessions (newest first: ids are time-ordered) and the authorizer checks
+    one with a GetItem by the token's ``sub`` and ``sid`` (the key format is
+    ``session_check``'s, whose lean module the authorizer imports).
+    ``refresh_hash`` is the SHA-256 of the one refresh token that is current;
+    ``rotated_at`` (epoch seconds) when it was issued, which starts the grace
+    period for the token before it. Ending a session deletes the item;
+    ``expires_at`` (TTL, also checked on read) ends it when its refresh token
+    runs out.
+    """
+
+    id = IntegerAttribute()
+    user_id = IntegerAttribute()
+    refresh_hash = UnicodeAttribute()
+    rotated_at = IntegerAttribute()
+    user_agent = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute()
+
+    PREFIX: ClassVar[str] = session_check.SESSION_PREFIX
+
+    @staticmethod
+    def key(user_id: int, session_id: int) -> tuple[str, str]:
+        return session_check.session_key(user_id, session_id)
+
+    @staticmethod
+    def partition(user_id: int) -> str:
+        return session_check.user_partition(user_id)
+
+    @classmethod
+    def new(
+        cls,
+        user_id: int,
+        session_id: int,
+        *,
+        refresh_hash: str,
+        user_agent: str | None,
+        lifetime: timedelta,
+    ) -> SessionItem:
+        now = utcnow()
+        return cls(
+            *cls.key(user_id, session_id),
+            id=session_id,
+            user_id=user_id,
+            refresh_hash=refresh_hash,
+            rotated_at=int(now.timestamp()),
+            user_agent=user_agent,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + lifetime,
+        )
+
+    def is_live(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at > now
+
+
 ENTITIES: tuple[type[TableItem], ...] = (
     UserItem,
     UsernameItem,
@@ -357,6 +420,7 @@ ENTITIES: tuple[type[TableItem], ...] = (
     RatingItem,
     CommentItem,
     CommentRefItem,
+    SessionItem,
 )
 
 
