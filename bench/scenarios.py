@@ -22,7 +22,8 @@ login (the credentials, then the session's transaction)    2
 refresh (the session, then its conditional rotation)       2
 logout, end one session (one conditional DeleteItem)       1
 end the other sessions (a Query, then BatchWriteItem)      2
-change password (read, Query, one transaction)            3
+change password (one Query: the user and their sessions;  2
+then one transaction)
 health and the API docs                                    0
 checking a token (the authorizer's own GetItem)            1
 =========================================================  =======
@@ -51,7 +52,7 @@ READ_THEN_WRITE = 2
 LOGIN = 2
 REFRESH = 2
 END_SESSIONS = 2
-PASSWORD_CHANGE = 3
+PASSWORD_CHANGE = 2
 CHECK_TOKEN = 1
 COMMENT_TEXT = "A quiet, patient film that rewards a second viewing. " * 2
 MOVIE = {

@@ -150,19 +150,18 @@ def change_password(
 ) -> None:
     """Replace the password and end every session of the user but the caller's, together.
 
-    Read the user, list the other sessions (a keys-only Query), then one
-    transaction changes the hash and deletes them: a failure anywhere
-    changes nothing. A login that verified the old hash commits its session
+    Read the user and their other sessions (one Query of their partition),
+    then one transaction changes the hash and deletes them: a failure
+    anywhere changes nothing. A login that verified the old hash commits its session
     only while that hash is still current, so a login after the change
     starts no session; one that commits between the Query and the
     transaction (a login concurrent with the change) is not ended.
     """
-    user = users.get_user(user_id)
+    user, others = sessions.user_and_others(user_id, keep=current_session_id)
     if user is None:
         raise errors.NotAuthenticated("Could not validate credentials")
     if not security.verify_password(current_password, user.password_hash):
         raise errors.BadRequest("Current password is incorrect")
-    others = sessions.others(user_id, keep=current_session_id)
     left = users.change_password(user, security.hash_password(new_password), others)
     sessions.end_these(left)
 

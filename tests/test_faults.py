@@ -129,7 +129,7 @@ CALLS = [
          name="POST /login failing"),
     Call("GET", "/users/me", GET),
     Call("PUT", "/users/me", READ_THEN_TRANSACT, payload={"first_name": "Sybil"}),
-    Call("PUT", "/users/me/password", ("GetItem", "Query", *TRANSACT), payload=NEW_PASSWORD),
+    Call("PUT", "/users/me/password", ("Query", *TRANSACT), payload=NEW_PASSWORD),
     Call("POST", "/token/refresh", ("GetItem", "UpdateItem"), payload=REFRESH, who=None),
     Call("POST", "/logout", DELETE, status=204),
     Call("GET", "/users/me/sessions", QUERY),

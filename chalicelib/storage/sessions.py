@@ -40,6 +40,8 @@ from chalicelib.storage.table import (
     EmailItem,
     LoginThrottleItem,
     SessionItem,
+    TableItem,
+    UserItem,
     UsernameItem,
     utcnow,
 )
@@ -169,6 +171,28 @@ def end_all(user_id: int, *, keep: int | None = None) -> int:
 def others(user_id: int, *, keep: int | None = None) -> list[SessionItem]:
     """The keys of every session of the user but ``keep`` (one keys-only Query)."""
     return [session for session in _sessions_of(user_id) if session.id != keep]
+
+
+def user_and_others(user_id: int, *, keep: int) -> tuple[UserItem | None, list[SessionItem]]:
+    """The user's profile and every session of theirs but ``keep``, in one Query.
+
+    Both live in the user's partition, and the profile (``PROFILE``) sorts
+    just before the sessions (``SESSION#...``), so one consistent Query from
+    the one through the other reads them together.
+    """
+    partition, profile_sk = UserItem.key(user_id)
+    user: UserItem | None = None
+    others: list[SessionItem] = []
+    for item in TableItem.query(  # the base model: a subclass's Query filters on its kind
+        partition,
+        TableItem.sk.between(profile_sk, f"{SessionItem.PREFIX}~"),
+        consistent_read=True,
+    ):
+        if isinstance(item, UserItem):
+            user = item
+        elif isinstance(item, SessionItem) and item.id != keep:
+            others.append(item)
+    return user, others
 
 
 def end_these(ending: Sequence[SessionItem]) -> int:
