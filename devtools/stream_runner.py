@@ -76,7 +76,7 @@ class StreamRunner:
     patterns: Iterable[Mapping[str, Any]] = FILTER_PATTERNS
     retry_delay_seconds: float = 0.0
     clock: Callable[[], float] = time.monotonic
-    iterators: dict[str, str | None] = field(default_factory=dict)
+    checkpoints: dict[str, str] = field(default_factory=dict)  # shard: last sequence read
     pending: dict[str, list[Record]] = field(default_factory=dict)
     waiting_since: dict[str, float] = field(default_factory=dict)
     delivered: list[list[Record]] = field(default_factory=list)
@@ -85,27 +85,43 @@ class StreamRunner:
     # -------------------------------------------------------- reading the stream
 
     def poll(self) -> int:
-        """Read every new record of every shard; keep those the filter passes. How many read."""
+        """Read every new record of every shard; keep those the filter passes. How many read.
+
+        Each poll asks for a fresh iterator after the last sequence number read,
+        as Lambda checkpoints by sequence number: an iterator is not kept
+        between polls (on AWS they expire; in moto, one made before a cancelled
+        transaction's rollback goes on reading a copy of the stream that no
+        longer grows).
+        """
         read = 0
         shards = self.client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in shards["Shards"]:
-            shard_id = shard["ShardId"]
-            if shard_id not in self.iterators:
-                self.iterators[shard_id] = self.client.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            read += self._read_shard(shard_id)
+            read += self._read_shard(shard["ShardId"])
         return read
+
+    def _iterator(self, shard_id: str) -> str:
+        position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if shard_id in self.checkpoints:
+            position = {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "SequenceNumber": self.checkpoints[shard_id],
+            }
+        answer = self.client.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, **position
+        )
+        return str(answer["ShardIterator"])
 
     def _read_shard(self, shard_id: str) -> int:
         read = 0
-        while (iterator := self.iterators[shard_id]) is not None:
+        iterator: str | None = self._iterator(shard_id)
+        while iterator is not None:
             answer = self.client.get_records(ShardIterator=iterator, Limit=1000)
-            self.iterators[shard_id] = answer.get("NextShardIterator")
+            iterator = answer.get("NextShardIterator")
             records = answer["Records"]
             if not records:
                 break
             read += len(records)
+            self.checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
             kept = [self._as_lambda_gets_it(r) for r in records]
             kept = [r for r in kept if any(matches(p, r) for p in self.patterns)]
             if kept:

@@ -169,3 +169,19 @@ def test_a_cancelled_transaction_leaves_the_table_as_it_was(api: Api, alice: Use
             ]
         )
     assert table_items() == before
+
+
+def test_records_after_a_cancelled_transaction_are_still_read(
+    api: Api, alice: User, bob: User, raters: list[User]
+) -> None:
+    """moto rolls a cancelled transaction back by swapping in a copy of the table and
+    its stream; the runner asks for a new iterator at every poll, so it follows."""
+    handler = Handler()
+    stream = runner(handler)
+    movie = rate_three(api, alice, raters)
+    stream.drain()
+    refused = api.post("/movies/9999/ratings", {"rating": 5}, token=bob.token)
+    assert refused.status_code == 404  # a cancelled transaction
+    assert api.post(f"/movies/{movie}/ratings", {"rating": 1}, token=bob.token).status_code == 200
+    stream.drain()
+    assert [len(batch) for batch in handler.batches] == [3, 1]
