@@ -306,7 +306,7 @@ def test_what_the_caller_creates_is_hers_whatever_she_claims(
     for key in changed_keys(before, after):
         old, new = before.get(key), after[key]
         if old is None and new["kind"]["S"] == "rating_counter":  # a new movie's, ownerless
-            assert new["movie_id"]["N"] == str(created["id"]), new
+            assert new["pk"]["S"] == f"MOVIE#{created['id']}", new
         elif old is None:
             assert new.get("user_id", {}).get("N") == str(world.mallory.id), new
         else:

@@ -102,7 +102,7 @@ def assert_no_orphans_and_exact_counts(movie_id: int) -> None:
     """Every stored comment's parent is stored, and every reply_count is exact."""
     stored = list(
         TableItem.query(
-            MovieItem.key(movie_id)[0],
+            MovieItem.partition(movie_id),
             TableItem.sk.startswith(CommentItem.PREFIX),
             consistent_read=True,
         )

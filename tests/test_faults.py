@@ -37,7 +37,7 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWri
 # Attributes that differ between two runs of one request: new ids, times, salted hashes.
 VOLATILE = {"pk", "sk", "id", "created_at", "updated_at", "gsi1pk", "gsi1sk", "gsi2sk"}
 VOLATILE |= {"expires_at", "locked_until", "last_failure_id", "comment_sk", "password_hash"}
-VOLATILE_BY_KIND = {"username": {"user_id"}, "email": {"user_id"}, "rating_counter": {"movie_id"}}
+VOLATILE_BY_KIND = {"username": {"user_id"}, "email": {"user_id"}}
 
 
 @dataclass

@@ -26,7 +26,7 @@ def add_children(movie_id: int, ids: range) -> None:
 
 
 def remaining(movie_id: int) -> list[TableItem]:
-    partition = MovieItem.key(movie_id)[0]
+    partition = MovieItem.partition(movie_id)
     return list(TableItem.query(partition, consistent_read=True))
 
 

@@ -296,7 +296,7 @@ def test_a_movie_is_created_and_deleted_with_its_counter_shards_in_one_call(
     partition = MovieItem.partition(movie["id"])
     stored = list(TableItem.query(partition, consistent_read=True))
     shards = [item for item in stored if isinstance(item, CounterShardItem)]
-    assert sorted(shard.shard for shard in shards) == list(range(COUNTER_SHARDS))
+    assert [shard.sk for shard in shards] == [f"RATING#C#{n:02d}" for n in range(COUNTER_SHARDS)]
     assert {(s.rating_count, s.rating_sum, s.changes) for s in shards} == {(0, 0, 0)}
     dynamodb_calls.reset()
     assert api.delete(f"/movies/{movie['id']}", token=alice.token).status_code == 204

@@ -46,7 +46,7 @@ def new_movie(api: Api, owner: User, title: str = "Racy") -> int:
 
 
 def stored_ratings(movie_id: int) -> dict[int, int]:
-    partition = MovieItem.key(movie_id)[0]
+    partition = MovieItem.partition(movie_id)
     items = TableItem.query(
         partition, TableItem.sk.startswith(RatingItem.PREFIX), consistent_read=True
     )

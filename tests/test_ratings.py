@@ -239,7 +239,7 @@ def test_rating_a_deleted_movie_is_404_and_writes_nothing(
     response = rate(api, bob, movie_id, 5)
     assert response.status_code == 404
     assert body(response) == {"detail": "Movie not found"}
-    assert MovieItem.count(MovieItem.key(movie_id)[0]) == 0
+    assert MovieItem.count(MovieItem.partition(movie_id)) == 0
 
 
 @pytest.mark.parametrize(

@@ -100,8 +100,8 @@ def at_once(*calls: Callable[[], T]) -> list[T]:
     outlive the request (in Lambda, into the next one), still retrying.
     Calls must not themselves use ``at_once`` (the pool is small and shared).
     """
-    if len(calls) == 1:
-        return [calls[0]()]
+    if len(calls) <= 1:
+        return [call() for call in calls]
     build_client()
     futures: list[Future[T]] = [_pool.submit(call) for call in calls]
     wait(futures)

@@ -301,11 +301,10 @@ class CounterShardItem(TableItem, discriminator="rating_counter"):
     rating change's check that the movie exists, without touching the movie
     item. They sort just before the ratings (``RATING#U#...``): a Query that
     starts at the last shard says whether the movie exists and goes straight
-    on into its ratings.
+    on into its ratings. Nothing else is stored on a shard (its movie and
+    number are in its key): 32 of them are about 3 KB, one read unit.
     """
 
-    movie_id = IntegerAttribute()
-    shard = IntegerAttribute()
     rating_count = IntegerAttribute(default=0)
     rating_sum = IntegerAttribute(default=0)
     changes = IntegerAttribute(default=0)
@@ -330,7 +329,7 @@ class CounterShardItem(TableItem, discriminator="rating_counter"):
     def all_new(cls, movie_id: int) -> list[CounterShardItem]:
         """The shards of a new movie, all at zero."""
         return [
-            cls(*cls.key(movie_id, n), movie_id=movie_id, shard=n, rating_count=0, rating_sum=0)
+            cls(*cls.key(movie_id, n), rating_count=0, rating_sum=0, changes=0)
             for n in range(COUNTER_SHARDS)
         ]
 
