@@ -93,7 +93,7 @@ def thread_page(
     threads of up to two comments on average; while the page is still
     incomplete, each next Query asks for as many items as were read so far
     (all of them shown), so round trips grow with the logarithm of the
-    page's size: 10 threads holding 1,000 comments take 6. ``skip`` (for
+    page's size: 10 threads holding 1,000 comments take 7. ``skip`` (for
     seed clients) reads the threads it skips.
     """
     page = _PageBuilder(skip, limit, start_key)
