@@ -16,6 +16,7 @@ from chalicelib.schemas.ratings import RatingPublic
 from chalicelib.schemas.sessions import SessionPublic
 from chalicelib.schemas.users import Token, UserPublic
 from chalicelib.storage.comments import CommentNode
+from chalicelib.storage.ratings import Counters
 from chalicelib.storage.table import CommentItem, MovieItem, RatingItem, SessionItem, UserItem
 
 TOMBSTONE_TEXT = "[deleted]"
@@ -34,15 +35,24 @@ def public_user(user: UserItem) -> UserPublic:
     )
 
 
-def public_movie(movie: MovieItem) -> MoviePublic:
+def public_movie(movie: MovieItem, counters: Counters | None = None) -> MoviePublic:
+    """The movie with ``counters`` (exact, from its shards) or else the item's copy of them.
+
+    The copy is the stream consumer's and may trail the shards by the
+    batching window; list items show it, the detail shows the exact ones.
+    """
+    if counters is not None:
+        average, count = counters.average_rating(), counters.rating_count
+    else:
+        average, count = movie.average_rating(), movie.rating_count or 0
     return MoviePublic(
         id=movie.id,
         title=movie.title,
         description=movie.description,
         release_date=release_date(movie),
         user_id=movie.user_id,
-        average_rating=movie.average_rating(),
-        rating_count=movie.rating_count or 0,
+        average_rating=average,
+        rating_count=count,
         created_at=movie.created_at,
         updated_at=movie.updated_at,
     )

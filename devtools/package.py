@@ -19,8 +19,10 @@ Chalice does not make, each part derived from the code or from the stage in
   kept beside it and does not redeploy the stage when they change
   (serverless-application-model issues 390 and 623). In the definition they
   are part of every deployment.
-* The stream handler's event source, pointed at the table's ``StreamArn``
-  and filtered to the ``REMOVE`` of a movie item; ``TABLE_STREAM_ARN`` in
+* The stream handler's event source, pointed at the table's ``StreamArn``,
+  filtered to what ``storage.changes`` acts on (counter shards' changes,
+  movies' removals), batched over ``streams.BATCHING_WINDOW_SECONDS``, and
+  reporting partial batch failures; ``TABLE_STREAM_ARN`` in
   every function's environment; API Gateway tracing where the stage turns on
   ``xray``.
 * Fixed function names (those ``chalice deploy`` would give), so that the
@@ -48,7 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import gateway, http, streams
-from chalicelib.storage.table import TableItem, table_definition, ttl_attribute_name
+from chalicelib.storage.changes import FILTER_PATTERNS
+from chalicelib.storage.table import table_definition, ttl_attribute_name
 from devtools import lambda_package
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -111,18 +114,18 @@ API_HANDLER = Function(
         "dynamodb:BatchWriteItem": "Model.batch_write (sessions.end_all)",
         "dynamodb:ConditionCheckItem": "ConditionCheck in transactions (engine.Transaction.check)",
         "dynamodb:DeleteItem": (
-            "TableConnection.delete_item (movies.delete_movie), Model.delete"
-            " (users.clear_failed_logins); Delete in transactions"
+            "Model.delete (users.clear_failed_logins); Delete in transactions"
+            " (movies.delete_movie and its counter shards)"
         ),
         "dynamodb:GetItem": "Model.get (engine.item_or_none): every read by key",
-        "dynamodb:PutItem": "Model.save (movies.create_movie); Put in transactions",
-        "dynamodb:Query": "Model.query: a movie's item collection (comments, ratings)",
+        "dynamodb:PutItem": "Put in transactions (movies.create_movie and its counter shards)",
+        "dynamodb:Query": "Model.query: a movie's item collection (comments, shards, ratings)",
         "dynamodb:UpdateItem": (
             "Model.update (movies.update_movie, comments.edit_comment,"
             " users.record_failed_login); Update in transactions"
         ),
     },
-    queries_indexes=True,  # Index.query: GSI1 and GSI2 movie lists, LSI1 ratings
+    queries_indexes=True,  # Index.query: GSI1 (its shards) and GSI2 movie lists
     reads_jwt_key=True,  # signs tokens and cursors
 )
 JWT_AUTHORIZER = Function(
@@ -136,8 +139,9 @@ TABLE_STREAM = Function(
     name="table_stream",
     resource="TableStream",
     table_actions={
-        "dynamodb:BatchWriteItem": "Model.batch_write (movies.delete_movie_children)",
-        "dynamodb:Query": "Model.query (movies.delete_movie_children)",
+        "dynamodb:BatchWriteItem": "Model.batch_write (changes.delete_movie_children)",
+        "dynamodb:Query": "Model.query (changes.delete_movie_children, ratings.counters)",
+        "dynamodb:UpdateItem": "Model.update (changes.recount)",
     },
     reads_stream=True,
     sends_failed_batches=True,  # the event source mapping's on-failure queue
@@ -333,12 +337,19 @@ def function_patch(stage: Stage, function: Function) -> dict[str, Any]:
 
 
 def stream_source_patch() -> dict[str, Any]:
-    """The table's real stream, delivering only what the handler acts on."""
-    pattern = {
-        "eventName": ["REMOVE"],
-        "dynamodb": {"OldImage": {TableItem.kind.attr_name: {"S": [streams.MOVIE_KIND]}}},
+    """The table's real stream, in batches, delivering only what the handler acts on.
+
+    The handler answers ``batchItemFailures``, so Lambda retries from the
+    first failed record instead of the whole batch.
+    """
+    filters = [{"Pattern": json.dumps(pattern)} for pattern in FILTER_PATTERNS]
+    return {
+        "Stream": STREAM_ARN,
+        "BatchSize": streams.BATCH_SIZE,
+        "MaximumBatchingWindowInSeconds": streams.BATCHING_WINDOW_SECONDS,
+        "FilterCriteria": {"Filters": filters},
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
-    return {"Stream": STREAM_ARN, "FilterCriteria": {"Filters": [{"Pattern": json.dumps(pattern)}]}}
 
 
 # ---------------------------------------------------------------- checkov

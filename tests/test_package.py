@@ -29,7 +29,6 @@ TABLE_INDEX_KEYS = (
     "KeySchema",
     "AttributeDefinitions",
     "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
 )
 
 
@@ -175,17 +174,24 @@ def test_gateway_responses_carry_the_stage_cors_origin_only_when_set(
 # ---------------------------------------------------------------- functions
 
 
-def test_the_stream_handler_gets_only_movie_removals_from_the_table_stream(
+def test_the_table_has_no_local_secondary_index(stage: package.Stage) -> None:
+    """An LSI would pin each movie's item collection to one partition (and 10 GB)."""
+    assert "LocalSecondaryIndexes" not in table(stage)["Properties"]
+
+
+def test_the_stream_handler_gets_counter_changes_and_movie_removals_in_batches(
     stage: package.Stage,
 ) -> None:
     events = resources(stage)[package.TABLE_STREAM.resource]["Properties"]["Events"]
     source = events[package.STREAM_EVENT]["Properties"]
     assert source["Stream"] == STREAM_ARN
-    (only_filter,) = source["FilterCriteria"]["Filters"]
-    assert json.loads(only_filter["Pattern"]) == {
-        "eventName": ["REMOVE"],
-        "dynamodb": {"OldImage": {"kind": {"S": ["movie"]}}},
-    }
+    patterns = [json.loads(f["Pattern"]) for f in source["FilterCriteria"]["Filters"]]
+    assert patterns == [
+        {"eventName": ["MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RATING#C#"}]}}}},
+        {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["MOVIE"]}}}},
+    ]
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (source["BatchSize"], source["MaximumBatchingWindowInSeconds"]) == (1000, 20)
 
 
 def test_every_function_knows_the_stream_and_has_its_chalice_deploy_name() -> None:
