@@ -74,6 +74,12 @@ class Plan:
     answer: Callable[[], tuple[int, str]]
     times: int
     lands: bool
+    answer_to: Callable[[dict[str, Any]], tuple[int, str]] | None = None
+
+
+def unprocessed_writes(payload: dict[str, Any]) -> tuple[int, str]:
+    """BatchWriteItem's answer when DynamoDB throttled all of it: every request unprocessed."""
+    return 200, json.dumps({"UnprocessedItems": payload["RequestItems"]})
 
 
 @dataclass
@@ -103,6 +109,16 @@ class DynamoFaults:
         """Answer the next ``times`` attempts of ``operation`` with ``answer``."""
         self.plans[operation] = Plan(answer, times, lands)
 
+    def answer_to(
+        self,
+        operation: str,
+        answer: Callable[[dict[str, Any]], tuple[int, str]],
+        *,
+        times: int = 1_000,
+    ) -> None:
+        """Answer the next ``times`` attempts with ``answer(request payload)``; nothing lands."""
+        self.plans[operation] = Plan(lambda: (500, "{}"), times, False, answer)
+
     def clear(self) -> None:
         self.plans.clear()
         self.attempts.clear()
@@ -123,7 +139,10 @@ class DynamoFaults:
         plan.times -= 1
         if plan.lands:
             self._moto(request, event_name, token)
-        status, text = plan.answer()
+        if plan.answer_to is not None:
+            status, text = plan.answer_to(_payload(request))
+        else:
+            status, text = plan.answer()
         return _answer(request, status, text)
 
     def _moto(
@@ -135,9 +154,14 @@ class DynamoFaults:
         return response
 
 
-def _client_request_token(request: AWSPreparedRequest) -> str | None:
+def _payload(request: AWSPreparedRequest) -> dict[str, Any]:
     body = request.body
-    data = json.loads(body.decode() if isinstance(body, bytes) else body or "{}")
+    data: dict[str, Any] = json.loads(body.decode() if isinstance(body, bytes) else body or "{}")
+    return data
+
+
+def _client_request_token(request: AWSPreparedRequest) -> str | None:
+    data = _payload(request)
     token = data.get("ClientRequestToken")
     return str(token) if token else None
 

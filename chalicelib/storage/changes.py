@@ -24,13 +24,13 @@ window, whatever its rating rate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.storage.engine import condition_failed
+from chalicelib.storage.engine import batch_delete, condition_failed
 from chalicelib.storage.ratings import counters
 from chalicelib.storage.table import (
     CommentItem,
@@ -134,12 +134,11 @@ def delete_movie_children(movie_id: int) -> int:
     the movie in its transaction). Idempotent: a retried batch finds less
     to delete. Returns the number of items deleted.
     """
-    deleted = 0
-    with TableItem.batch_write() as batch:
-        for item in TableItem.query(MovieItem.partition(movie_id), consistent_read=True):
-            batch.delete(item)
-            deleted += 1
-            if isinstance(item, CommentItem):
-                batch.delete(CommentRefItem(*CommentRefItem.key(item.id)))
-                deleted += 1
-    return deleted
+    return batch_delete(_children_keys(movie_id))
+
+
+def _children_keys(movie_id: int) -> Iterator[tuple[str, str]]:
+    for item in TableItem.query(MovieItem.partition(movie_id), consistent_read=True):
+        yield item.pk, item.sk
+        if isinstance(item, CommentItem):
+            yield CommentRefItem.key(item.id)

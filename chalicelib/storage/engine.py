@@ -23,7 +23,7 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -288,6 +288,44 @@ def item_or_none(model: type[TableItem], key: tuple[str, str]) -> Any:
         return model.get(*key, consistent_read=True)
     except model.DoesNotExist:
         return None
+
+
+BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
+
+
+def batch_delete(keys: Iterable[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> int:
+    """Delete ``keys`` with BatchWriteItem, 25 a call; how many were sent.
+
+    DynamoDB answers a batch it throttled in part with ``UnprocessedItems``.
+    PynamoDB's ``batch_write`` sends those again at once, three times, and
+    then raises an error that says nothing of throttling. This sends them
+    again after a full-jitter backoff, ``tries`` times, then answers 503, as
+    ``batch_get`` does. Deleting is idempotent, so a resent delete is harmless.
+    """
+    table = table_connection()
+    sent = 0
+    chunk: list[Any] = []
+    for pk, sk in keys:
+        chunk.append({"pk": {"S": pk}, "sk": {"S": sk}})
+        if len(chunk) == BATCH_WRITE_ITEMS:
+            sent += _delete_chunk(table, chunk, tries)
+            chunk = []
+    if chunk:
+        sent += _delete_chunk(table, chunk, tries)
+    return sent
+
+
+def _delete_chunk(table: TableConnection, keys: list[Any], tries: int) -> int:
+    pending = keys
+    for attempt in range(tries):
+        data = table.batch_write_item(delete_items=pending)
+        unprocessed = data.get("UnprocessedItems", {}).get(table.table_name, [])
+        pending = [request["DeleteRequest"]["Key"] for request in unprocessed]
+        if not pending:
+            return len(keys)
+        if attempt < tries - 1:
+            backoff(attempt)
+    raise errors.ServiceUnavailable()
 
 
 def batch_get(keys: Sequence[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> list[Any]:

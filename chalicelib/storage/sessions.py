@@ -32,6 +32,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 from chalicelib.storage.engine import (
     ConditionFailed,
     Transaction,
+    batch_delete,
     condition_failed,
     item_or_none,
     new_id,
@@ -197,10 +198,7 @@ def user_and_others(user_id: int, *, keep: int) -> tuple[UserItem | None, list[S
 
 def end_these(ending: Sequence[SessionItem]) -> int:
     """Delete these sessions, 25 a BatchWriteItem (none for an empty list)."""
-    with SessionItem.batch_write() as batch:
-        for session in ending:
-            batch.delete(session)
-    return len(ending)
+    return batch_delete((session.pk, session.sk) for session in ending)
 
 
 def _sessions_of(user_id: int) -> Iterator[SessionItem]:
