@@ -352,15 +352,18 @@ def test_only_the_stream_handler_may_send_to_the_failure_queue(stage: package.St
             assert sends == []
 
 
-def test_every_function_has_reserved_concurrency_the_authorizer_as_much_as_the_api(
+def test_in_dev_every_function_has_reserved_concurrency_the_authorizer_as_much_as_the_api(
     stage: package.Stage,
 ) -> None:
     found = resources(stage)
     reserved = {
-        function.name: found[function.resource]["Properties"]["ReservedConcurrentExecutions"]
+        function.name: found[function.resource]["Properties"].get("ReservedConcurrentExecutions")
         for function in package.FUNCTIONS
     }
-    assert all(value > 0 for value in reserved.values())
+    if stage.name != "dev":  # a reservation would cap the scale goal (its checkov waiver)
+        assert set(reserved.values()) == {None}
+        return
+    assert all(value is not None and value > 0 for value in reserved.values())
     assert reserved["jwt_authorizer"] == reserved["api_handler"]
 
 
