@@ -31,6 +31,7 @@ needs a read of the movie.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
@@ -275,8 +276,24 @@ def _live_ref(comment_id: int) -> CommentRefItem:
 
 
 def _new_comment(movie_id: int, ancestors: list[int], user_id: int, text: str) -> CommentItem:
-    comment_id = new_id()
     now = utcnow()
+    return comment_item(
+        movie_id, ancestors, new_id(), user_id, text, created_at=now, updated_at=now
+    )
+
+
+def comment_item(
+    movie_id: int,
+    ancestors: list[int],
+    comment_id: int,
+    user_id: int | None,
+    text: str,
+    *,
+    created_at: datetime,
+    updated_at: datetime,
+    reply_count: int = 0,
+) -> CommentItem:
+    """A comment under ``ancestors`` (root first); new ones, and the migrated ones."""
     return CommentItem(
         *CommentItem.path_key(movie_id, ancestors, comment_id),
         id=comment_id,
@@ -284,23 +301,28 @@ def _new_comment(movie_id: int, ancestors: list[int], user_id: int, text: str) -
         user_id=user_id,
         parent_comment_id=ancestors[-1] if ancestors else None,
         comment_text=text,
-        created_at=now,
-        updated_at=now,
+        created_at=created_at,
+        updated_at=updated_at,
         deleted=False,
-        reply_count=0,
+        reply_count=reply_count,
+    )
+
+
+def ref_item(comment: CommentItem) -> CommentRefItem:
+    """Where ``comment`` lives, mirroring what its writes decide on."""
+    return CommentRefItem(
+        *CommentRefItem.key(comment.id),
+        movie_id=comment.movie_id,
+        comment_sk=comment.sk,
+        user_id=comment.user_id,
+        reply_count=comment.reply_count,
+        deleted=comment.deleted,
     )
 
 
 def _put_new(tx: Transaction, comment: CommentItem) -> None:
     """Put the comment and its ref; both under ``NEW_ID``, whose clash retries."""
-    ref = CommentRefItem(
-        *CommentRefItem.key(comment.id),
-        movie_id=comment.movie_id,
-        comment_sk=comment.sk,
-        user_id=comment.user_id,
-        reply_count=0,
-        deleted=False,
-    )
+    ref = ref_item(comment)
     tx.put(NEW_ID, comment, CommentItem.pk.does_not_exist())
     tx.put(NEW_ID, ref, CommentRefItem.pk.does_not_exist())
 

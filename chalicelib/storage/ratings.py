@@ -17,6 +17,8 @@ are retried inside ``Transaction.commit``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.expressions.update import Action
 
 from chalicelib import errors
@@ -91,18 +93,31 @@ def _rate_once(movie_id: int, user_id: int, value: int) -> RatingItem:
     return _re_rate(current, value)
 
 
-def _first_rating(movie_id: int, user_id: int, value: int) -> RatingItem:
-    now = utcnow()
-    rating = RatingItem(
+def rating_item(
+    rating_id: int,
+    movie_id: int,
+    user_id: int,
+    value: int,
+    *,
+    created_at: datetime,
+    updated_at: datetime,
+) -> RatingItem:
+    """A rating as stored (a first rating, and the migration from the original deployment)."""
+    return RatingItem(
         *RatingItem.key(movie_id, user_id),
-        id=new_id(),
+        id=rating_id,
         movie_id=movie_id,
         user_id=user_id,
         rating=value,
-        created_at=now,
-        updated_at=now,
-        lsi1sk=RatingItem.order_key(user_id, now),
+        created_at=created_at,
+        updated_at=updated_at,
+        lsi1sk=RatingItem.order_key(user_id, updated_at),
     )
+
+
+def _first_rating(movie_id: int, user_id: int, value: int) -> RatingItem:
+    now = utcnow()
+    rating = rating_item(new_id(), movie_id, user_id, value, created_at=now, updated_at=now)
     tx = Transaction()
     tx.put(RATING, rating, condition=RatingItem.pk.does_not_exist())
     _count(tx, movie_id, ratings=1, total=value)

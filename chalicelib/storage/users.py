@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -42,6 +42,7 @@ MAX_LOCK_SECONDS = 15 * 60
 class Credentials:
     user_id: int
     password_hash: str
+    names: tuple[str, str] | None = None  # (username, email) of a migrated user
 
 
 def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
@@ -54,14 +55,7 @@ def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
     def attempt() -> UserItem:
         user_id = new_id()
         now = utcnow()
-        user = UserItem(
-            *UserItem.key(user_id),
-            id=user_id,
-            password_hash=password_hash,
-            created_at=now,
-            updated_at=now,
-            **fields,
-        )
+        user = user_item(user_id, fields, password_hash, created_at=now, updated_at=now)
         tx = Transaction()
         tx.put("user", user, condition=UserItem.pk.does_not_exist())
         _claim(tx, UsernameItem, "username", fields["username"], user_id, password_hash)
@@ -70,6 +64,48 @@ def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
         return user
 
     return with_fresh_ids(attempt, clash_label="user")
+
+
+def user_item(
+    user_id: int,
+    fields: dict[str, Any],
+    password_hash: str,
+    *,
+    created_at: datetime,
+    updated_at: datetime,
+) -> UserItem:
+    """The user's profile item (signup, and the migration from the original deployment)."""
+    return UserItem(
+        *UserItem.key(user_id),
+        id=user_id,
+        password_hash=password_hash,
+        created_at=created_at,
+        updated_at=updated_at,
+        **fields,
+    )
+
+
+def claim_item(
+    marker: type[UsernameItem] | type[EmailItem],
+    value: str,
+    user_id: int,
+    password_hash: str,
+    names: tuple[str, str] | None = None,
+) -> TableItem:
+    """The item that claims a username or e-mail for ``user_id``, with the hash login reads.
+
+    ``names`` (username, e-mail): for a migrated user, whose first login
+    replaces the hash on both claims (``upgrade_password_hash``).
+    """
+    username, email = names or (None, None)
+    item: TableItem = marker(
+        *marker.key(value),
+        user_id=user_id,
+        password_hash=password_hash,
+        username=username,
+        email=email,
+    )
+    return item
 
 
 def get_user(user_id: int) -> UserItem | None:
@@ -96,7 +132,8 @@ def login_state(login: str, client: str) -> LoginState:
     credentials, failures, locked_until = None, 0, None
     for item in batch_get(keys):
         if isinstance(item, UsernameItem | EmailItem):
-            credentials = Credentials(user_id=item.user_id, password_hash=item.password_hash)
+            names = (item.username, item.email) if item.username and item.email else None
+            credentials = Credentials(item.user_id, item.password_hash, names)
         elif isinstance(item, LoginThrottleItem) and item.expires_at and item.expires_at > utcnow():
             failures, locked_until = item.failures or 0, item.locked_until
     return LoginState(credentials, failures, locked_until)
@@ -154,6 +191,47 @@ def _not_counted_yet(failure_id: str) -> Condition:
 
 def clear_failed_logins(login: str, client: str) -> None:
     LoginThrottleItem(*LoginThrottleItem.key(login, client)).delete()
+
+
+def upgrade_password_hash(
+    credentials: Credentials, new_hash: str, *, forget_failures: tuple[str, str] | None
+) -> None:
+    """Store ``new_hash`` for a password just verified against an outdated hash.
+
+    One transaction, so login stays within two calls: the user and both
+    claims (found through the names a migrated user's claims carry, which
+    it removes), each only while it still holds the hash that was verified,
+    and the failed-login count if there is one (``forget_failures`` = login,
+    client). If another request changed the password or upgraded it first,
+    nothing is written: this login still succeeded, against what it read.
+    A user whose claims carry no names (a future change of argon2
+    parameters) is read first: one more call, once.
+    """
+    names = credentials.names
+    if names is None:
+        user = get_user(credentials.user_id)
+        if user is None:
+            return
+        names = (user.username, user.email)
+    old = credentials.password_hash
+    tx = Transaction()
+    profile = UserItem(*UserItem.key(credentials.user_id))
+    guard = UserItem.password_hash == old
+    tx.update("user", profile, [UserItem.password_hash.set(new_hash)], guard)
+    markers: tuple[type[UsernameItem] | type[EmailItem], ...] = (UsernameItem, EmailItem)
+    for marker, value in zip(markers, names, strict=True):
+        tx.update(
+            marker.__name__,
+            marker(*marker.key(value)),
+            [marker.password_hash.set(new_hash), marker.username.remove(), marker.email.remove()],
+            (marker.user_id == credentials.user_id) & (marker.password_hash == old),
+        )
+    if forget_failures is not None:
+        tx.delete("failures", LoginThrottleItem(*LoginThrottleItem.key(*forget_failures)))
+    try:
+        tx.commit()
+    except ConditionFailed:
+        return
 
 
 def _now() -> int:
@@ -233,7 +311,7 @@ def _claim(
     user_id: int,
     password_hash: str,
 ) -> None:
-    item: TableItem = marker(*marker.key(value), user_id=user_id, password_hash=password_hash)
+    item = claim_item(marker, value, user_id, password_hash)
     tx.put(label, item, condition=marker.pk.does_not_exist())
 
 
