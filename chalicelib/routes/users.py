@@ -68,13 +68,17 @@ def login(body: LoginRequest) -> Response:
     if state.locked_until and state.locked_until > now:
         raise errors.TooManyRequests(state.locked_until - now)
     password_hash = state.credentials.password_hash if state.credentials else None
-    if not security.verify_password(body.password, password_hash) or state.credentials is None:
+    matches, new_hash = security.check_password(body.password, password_hash)
+    if not matches or state.credentials is None:
         lock_seconds = users.record_failed_login(body.username, client)
         if lock_seconds:
             raise errors.TooManyRequests(lock_seconds)
         raise errors.InvalidCredentials()
-    if state.failures:
-        users.clear_failed_logins(body.username, client)
+    failures = (body.username, client) if state.failures else None
+    if new_hash is not None:  # a migrated user's first login: argon2id from now on
+        users.upgrade_password_hash(state.credentials, new_hash, forget_failures=failures)
+    elif failures:
+        users.clear_failed_logins(*failures)
     token, expires_in = security.issue_access_token(state.credentials.user_id)
     return json_response(Token(access_token=token, expires_in=expires_in))
 

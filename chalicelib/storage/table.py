@@ -167,6 +167,10 @@ class UsernameItem(TableItem, discriminator="username"):
 
     user_id = IntegerAttribute()
     password_hash = UnicodeAttribute()
+    # A migrated user's names (both claims carry both), so that their first login can
+    # replace the old hash on the user and both claims in one write; removed by it.
+    username = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(username: str) -> tuple[str, str]:
@@ -178,6 +182,8 @@ class EmailItem(TableItem, discriminator="email"):
 
     user_id = IntegerAttribute()
     password_hash = UnicodeAttribute()
+    username = UnicodeAttribute(null=True)  # as on UsernameItem
+    email = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(email: str) -> tuple[str, str]:
