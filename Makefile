@@ -31,7 +31,14 @@ check: install
 bench: install
 	$(BIN)/python -m bench
 
-.PHONY: fuzz test-browser
+.PHONY: fuzz test-browser migrate-seed
+
+# Copy the original FastAPI + PostgreSQL deployment's database into the table `make run` uses
+# (AWS_ENDPOINT_URL_DYNAMODB, TABLE_NAME, AWS_REGION; created if missing), ids and passwords
+# kept: make migrate-seed DATABASE_URL=postgresql://... [DRY_RUN=1] [REPORT=file.json].
+# See docs/MIGRATION.md.
+migrate-seed: install
+	$(BIN)/python -m devtools.migrate
 
 # Schemathesis over /openapi.json against the dev server, with a real token; reports in artifacts/.
 fuzz: install
