@@ -60,7 +60,7 @@ def phases(plan: Plan) -> list[Phase]:
 
     limit = store.BATCH_WRITE_LIMIT
     return [
-        Phase("users", plan.users, store.USERS_PER_TRANSACTION, store.put_users),
+        Phase("users", plan.users, store.BATCH_WRITE_LIMIT, store.put_users),
         Phase("movies", plan.movies, limit, movies),
         Phase("ratings", plan.ratings, limit, ratings_batch),
         Phase("comments", plan.comments, limit // 2, comments),  # a comment and its ref
