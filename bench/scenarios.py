@@ -14,12 +14,23 @@ request                                                    budget
 =========================================================  =======
 any read: a page of a list, the average, the current user  1
 the movie's detail (two Queries sent at once; README)      2
-signup, login, create movie, update movie, add comment     1
+the all-movies list (GSI1's two shards, queried at once)   2
+signup, create movie, update movie, add comment            1
 re-rate, reply, delete comment, update profile, delete     2
-movie (and rate, unrate, edit a comment, change password:
-a read, then one transaction)
-health, the API docs, and checking a token                 0
+movie (and rate, unrate, edit a comment: a read, then one
+transaction)
+login (the credentials, then the session's transaction)    2
+refresh (the session, then its conditional rotation)       2
+logout, end one session (one conditional DeleteItem)       1
+end the other sessions (a Query, then BatchWriteItem)      2
+change password (one Query: the user and their sessions;  2
+then one transaction)
+health and the API docs                                    0
+checking a token (the authorizer's own GetItem)            1
 =========================================================  =======
+
+The route budgets count the API function's calls; the authorizer's one
+GetItem per checked token (``CHECK_TOKEN``) is counted on its own.
 """
 
 from __future__ import annotations
@@ -37,8 +48,14 @@ PASSWORD = "correct horse battery"
 NO_CALLS = 0
 READ = 1
 DETAIL = 2
+SHARDED_LIST = 2  # one Query per shard of GSI1, sent at once: one round trip
 WRITE = 1
 READ_THEN_WRITE = 2
+LOGIN = 2
+REFRESH = 2
+END_SESSIONS = 2
+PASSWORD_CHANGE = 2
+CHECK_TOKEN = 1
 COMMENT_TEXT = "A quiet, patient film that rewards a second viewing. " * 2
 MOVIE = {
     "title": "Metropolis",
@@ -263,6 +280,7 @@ def _rename_me(world: World) -> Call:
 
 def _change_password(world: World) -> Call:
     user = world.user("password")
+    world.login(user.username, user.password)  # another session, which the change ends
     new_password = world.unique("new password ")
     change = {"current_password": user.password, "new_password": new_password}
     user.password = new_password
@@ -368,15 +386,47 @@ def _delete_comment_with_replies(world: World) -> Call:
     return Call("DELETE", f"/comments/{comment_id}", token=critic.token)
 
 
+def _tokens(world: World, role: str) -> dict[str, Any]:
+    """A new login (a new session) of the user playing ``role``: the whole token answer."""
+    user = world.user(role)
+    login = {"username": user.username, "password": user.password}
+    tokens: dict[str, Any] = world.request(Call("POST", "/login", login))
+    return tokens
+
+
+def _refresh(world: World) -> Call:
+    refresh_token = _tokens(world, "refresher")["refresh_token"]
+    return Call("POST", "/token/refresh", {"refresh_token": refresh_token})
+
+
+def _logout(world: World) -> Call:
+    return Call("POST", "/logout", token=_tokens(world, "sessions")["access_token"])
+
+
+def _list_sessions(world: World) -> Call:
+    return Call("GET", "/users/me/sessions", token=world.user("sessions").token)
+
+
+def _end_session(world: World) -> Call:
+    access_token = _tokens(world, "sessions")["access_token"]
+    newest = world.request(Call("GET", "/users/me/sessions", token=access_token))[0]
+    return Call("DELETE", f"/users/me/sessions/{newest['id']}", token=world.user("sessions").token)
+
+
+def _end_other_sessions(world: World) -> Call:
+    _tokens(world, "ender")  # another session, which this ends
+    return Call("DELETE", "/users/me/sessions", token=_tokens(world, "ender")["access_token"])
+
+
 CATALOGUE: tuple[Scenario, ...] = (
     Scenario("GET", "/health", NO_CALLS, _get("/health")),
     Scenario("POST", "/signup", WRITE, _signup, writes=True),
-    Scenario("POST", "/login", READ, _login),
+    Scenario("POST", "/login", LOGIN, _login),
     Scenario("GET", "/users/me", READ, _read_me),
     Scenario("PUT", "/users/me", READ_THEN_WRITE, _update_me, writes=True),
     Scenario("PUT", "/users/me", READ_THEN_WRITE, _rename_me, variant="rename", writes=True),
-    Scenario("PUT", "/users/me/password", READ_THEN_WRITE, _change_password, writes=True),
-    Scenario("GET", "/movies", READ, _list_movies),
+    Scenario("PUT", "/users/me/password", PASSWORD_CHANGE, _change_password, writes=True),
+    Scenario("GET", "/movies", SHARDED_LIST, _list_movies),
     Scenario("GET", "/movies/user", READ, _list_my_movies),
     Scenario("POST", "/movies", WRITE, _create_movie("/movies"), status=201, writes=True),
     Scenario("POST", "/new_movies", WRITE, _create_movie("/new_movies"), writes=True),
@@ -442,6 +492,15 @@ CATALOGUE: tuple[Scenario, ...] = (
         _delete_comment_with_replies,
         variant="tombstone",
         writes=True,
+    ),
+    Scenario("POST", "/token/refresh", REFRESH, _refresh, writes=True),
+    Scenario("POST", "/logout", WRITE, _logout, status=204, writes=True),
+    Scenario("GET", "/users/me/sessions", READ, _list_sessions),
+    Scenario(
+        "DELETE", "/users/me/sessions", END_SESSIONS, _end_other_sessions, status=204, writes=True
+    ),
+    Scenario(
+        "DELETE", "/users/me/sessions/{session_id}", WRITE, _end_session, status=204, writes=True
     ),
     Scenario("GET", "/openapi.json", NO_CALLS, _get("/openapi.json")),
     Scenario("GET", "/docs", NO_CALLS, _get("/docs")),

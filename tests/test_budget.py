@@ -14,6 +14,7 @@ import pytest
 from app import app
 from bench.scenarios import (
     CATALOGUE,
+    CHECK_TOKEN,
     Scenario,
     World,
     app_routes,
@@ -21,6 +22,7 @@ from bench.scenarios import (
     routes_without_budget,
 )
 from chalicelib import auth
+from chalicelib.storage import session_check
 from tests.conftest import Api, CallCounter, User
 
 
@@ -51,16 +53,29 @@ def test_each_endpoint_stays_within_its_round_trip_budget(
     assert dynamodb_calls.total <= scenario.budget, dict(dynamodb_calls.calls)
 
 
-def test_checking_a_token_makes_no_dynamodb_call(alice: User, dynamodb_calls: CallCounter) -> None:
+def test_checking_a_token_makes_one_consistent_get_item(alice: User) -> None:
+    """The authorizer's own client: one GetItem of the session, whatever the route."""
     event = {
         "type": "TOKEN",
         "authorizationToken": f"Bearer {alice.token}",
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef/api/GET/users/me",
     }
-    dynamodb_calls.reset()
+    calls = CallCounter()
+    sent: list[dict[str, object]] = []
 
-    policy = auth.jwt_authorizer(event, {})
+    def record(params: dict[str, object], **_: object) -> None:
+        sent.append(params)
+
+    events = session_check.client().meta.events
+    events.register("before-call.dynamodb", calls)
+    events.register("provide-client-params.dynamodb.GetItem", record)
+    try:
+        policy = auth.jwt_authorizer(event, {})
+    finally:
+        events.unregister("before-call.dynamodb", calls)
+        events.unregister("provide-client-params.dynamodb.GetItem", record)
 
     assert policy["principalId"] == str(alice.id)
     assert policy["context"]["expires_at"] > time.time()
-    assert dynamodb_calls.total == 0
+    assert dict(calls.calls) == {"GetItem": CHECK_TOKEN}
+    assert sent[0]["ConsistentRead"] is True

@@ -19,10 +19,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.storage import engine
+from chalicelib import security
+from chalicelib.storage import changes, engine
+from chalicelib.storage.table import COUNTER_SHARDS, CounterShardItem
 from devtools.dynamodb import start_moto_server
 from devtools.migrate import Options, migrate, source, writer
 from devtools.migrate.report import KINDS, Report
+from devtools.stream_runner import StreamRunner
 from tests.conftest import (
     Api,
     CallCounter,
@@ -175,6 +178,81 @@ def test_ids_counters_and_averages_are_exact(api: Api, migrated: tuple[World, Re
         [(world.users["ada"].id, 9), (world.users["grace hopper"].id, 8)]
     )
     assert all(r["created_at"].startswith("2025-02-03T04:05:06.789") for r in ratings)
+
+
+def _shards(movie_id: int) -> dict[str, tuple[int, ...]]:
+    """The movie's counter shards by number: (rating_count, rating_sum, changes)."""
+    items = table_items()
+    prefix = CounterShardItem.PREFIX
+    return {
+        sk.removeprefix(prefix): tuple(int(item[name]["N"]) for name in COUNTED)
+        for (pk, sk), item in items.items()
+        if pk == f"MOVIE#{movie_id}" and sk.startswith(prefix)
+    }
+
+
+COUNTED = ("rating_count", "rating_sum", "changes")
+
+
+def test_counter_shards_hold_the_ratings_as_if_each_user_had_rated_through_the_api(
+    api: Api, migrated: tuple[World, Report]
+) -> None:
+    """The same shards, counts and version as the same users rating a new movie."""
+    world, _ = migrated
+    rated = world.movies["rated"]
+    migrated_shards = _shards(rated)
+    assert len(migrated_shards) == COUNTER_SHARDS
+    ada = token(api, "ada", "ada's old password")
+    hopper = token(api, "grace_hopper", "cobol cobol")
+    fresh = body(api.post("/movies", {"title": "Rated again"}, token=ada))["id"]
+    for who, value in ((ada, 9), (hopper, 8)):
+        assert api.post(f"/movies/{fresh}/ratings", {"rating": value}, token=who).status_code in (
+            200,
+            201,
+        )
+    assert migrated_shards == _shards(fresh)
+    movie = table_items()[(f"MOVIE#{rated}", "MOVIE")]
+    copy = [int(movie[name]["N"]) for name in ("rating_count", "rating_sum", "counted_version")]
+    assert copy == [2, 17, 2]
+
+
+def test_the_lists_copy_is_the_one_the_stream_would_write(
+    api: Api, migrated: tuple[World, Report], stream: StreamRunner
+) -> None:
+    world, _ = migrated
+    before = table_items()
+    stream.drain()
+    assert table_items() == before
+    assert not any(changes.recount(movie_id) for movie_id in world.movies.values())
+    page = body(api.get("/movies?limit=100"))["data"]
+    for movie in page:
+        exact = body(api.get(f"/movies/{movie['id']}/ratings/average"))
+        assert (movie["rating_count"], movie["average_rating"]) == (
+            exact["rating_count"],
+            exact["average_rating"],
+        )
+
+
+def test_migrated_ratings_change_and_go_and_the_lists_follow_after_the_stream(
+    api: Api, migrated: tuple[World, Report], stream: StreamRunner
+) -> None:
+    world, _ = migrated
+    rated = world.movies["rated"]
+    ada = token(api, "ada", "ada's old password")
+    hopper = token(api, "grace_hopper", "cobol cobol")
+    assert api.post(f"/movies/{rated}/ratings", {"rating": 3}, token=ada).status_code in (200, 201)
+    assert api.delete(f"/movies/{rated}/ratings", token=hopper).status_code in (200, 204)
+    average = body(api.get(f"/movies/{rated}/ratings/average"))
+    assert average == {"average_rating": 3.0, "rating_count": 1}
+    assert all(min(shard) >= 0 for shard in _shards(rated).values())
+    stream.drain()
+    [listed] = [m for m in body(api.get("/movies?limit=100"))["data"] if m["id"] == rated]
+    assert (listed["rating_count"], listed["average_rating"]) == (1, 3.0)
+    deleted_again = api.delete(f"/movies/{rated}/ratings", token=hopper)
+    assert (deleted_again.status_code, body(deleted_again)) == (
+        404,
+        {"detail": "Rating not found"},
+    )
 
 
 def test_ratings_the_api_would_refuse_are_dropped_and_reported(
@@ -422,9 +500,78 @@ def test_the_first_login_replaces_bcrypt_with_argon2id_in_two_calls(
     assert login(api, "ada", "ada's old password").status_code == 200
     assert dynamodb_calls.calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
     assert all(h.startswith("$argon2id$") for h in _hashes(ada.id, "ada", ada.email))
+    claims = [table_items()[key] for key in _claim_keys("ada", ada.email)]
+    assert [("username" in claim, "email" in claim) for claim in claims] == [(False, False)] * 2
     dynamodb_calls.reset()
     assert login(api, "ada@example.com", "ada's old password").status_code == 200
-    assert dynamodb_calls.calls == {"BatchGetItem": 1}
+    assert dynamodb_calls.calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    assert all(h.startswith("$argon2id$") for h in _hashes(ada.id, "ada", ada.email))
+
+
+def _claim_keys(username: str, email: str) -> list[tuple[str, str]]:
+    return [(f"USERNAME#{username}", "USERNAME"), (f"EMAIL#{email.lower()}", "EMAIL")]
+
+
+def _replace_hash_before_the_login_writes(
+    user_id: int, username: str, email: str, password: str
+) -> Any:
+    """A hook: the first time login sends its transaction, another request replaces the hash."""
+    done: list[bool] = []
+    new_hash = security.hash_password(password)
+
+    def replace(**_: Any) -> None:
+        if done:
+            return
+        done.append(True)
+        profile = ((f"USER#{user_id}", "PROFILE"), "SET password_hash = :h")
+        claims = [
+            (key, "SET password_hash = :h REMOVE username, email")
+            for key in _claim_keys(username, email)
+        ]
+        for (pk, sk), expression in [profile, *claims]:
+            dynamodb_client().update_item(
+                TableName=os.environ["TABLE_NAME"],
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues={":h": {"S": new_hash}},
+            )
+
+    return replace
+
+
+def test_two_first_logins_at_once_both_get_in(
+    api: Api, migrated: tuple[World, Report], dynamodb_calls: CallCounter
+) -> None:
+    """The login whose upgrade lost checks the password against the winner's hash."""
+    ada = migrated[0].users["ada"]
+    events = engine.connection().client.meta.events
+    hook = _replace_hash_before_the_login_writes(ada.id, "ada", ada.email, "ada's old password")
+    events.register("before-call.dynamodb.TransactWriteItems", hook)
+    dynamodb_calls.reset()
+    try:
+        answer = login(api, "ada", "ada's old password")
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", hook)
+    assert answer.status_code == 200, answer.body
+    assert dynamodb_calls.calls == {"BatchGetItem": 2, "TransactWriteItems": 2}
+    me = api.get("/users/me", token=body(answer)["access_token"])
+    assert body(me)["id"] == ada.id
+
+
+def test_a_password_changed_during_the_first_login_starts_no_session(
+    api: Api, migrated: tuple[World, Report]
+) -> None:
+    ada = migrated[0].users["ada"]
+    events = engine.connection().client.meta.events
+    hook = _replace_hash_before_the_login_writes(ada.id, "ada", ada.email, "a brand new password")
+    events.register("before-call.dynamodb.TransactWriteItems", hook)
+    try:
+        answer = login(api, "ada", "ada's old password")
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", hook)
+    assert (answer.status_code, body(answer)) == (401, {"detail": "Incorrect username or password"})
+    assert not [key for key in table_items() if key[1].startswith("SESSION#")]
+    assert login(api, "ada", "a brand new password").status_code == 200
 
 
 def test_after_failed_logins_the_upgrade_also_forgets_them_in_the_same_write(

@@ -172,8 +172,16 @@ def test_login_with_the_oauth2_password_form(api: Api, alice: User) -> None:
     )
     data = body(response)
     assert response.status_code == 200
+    assert set(data) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert data["token_type"] == "bearer"
-    assert data["expires_in"] == 1800
+    assert data["expires_in"] == 15 * 60
+    assert 30 * 24 * 3600 - 2 <= data["refresh_expires_in"] <= 30 * 24 * 3600
     me = api.get("/users/me", token=data["access_token"])
     assert body(me)["username"] == "alice"
 
@@ -369,9 +377,11 @@ def test_user_requests_stay_within_their_dynamodb_budget(
         return dynamodb_calls.total
 
     assert calls(lambda: api.post("/signup", user_payload("zed"))) == 1
-    assert calls(lambda: api.post("/login", {"username": "zed", "password": PASSWORD})) == 1
+    # login: the credentials (BatchGetItem), then the session (one transaction)
+    assert calls(lambda: api.post("/login", {"username": "zed", "password": PASSWORD})) == 2
     assert calls(lambda: api.get("/users/me", token=alice.token)) == 1
     assert calls(lambda: api.put("/users/me", {"username": "al" + "ix"}, token=alice.token)) == 2
+    # the password change: read, a Query of the other sessions, one transaction
     password_change = {"current_password": PASSWORD, "new_password": "new password!"}
     assert calls(lambda: api.put("/users/me/password", password_change, token=alice.token)) == 2
 

@@ -1,11 +1,14 @@
 """Items for data that already exists elsewhere (``make migrate-seed``).
 
 The items are built by the same functions the API writes through
-(``users.user_item``/``claim_item``, ``MovieItem.new``, ``ratings.rating_item``,
-``comments.comment_item``/``ref_item``), so an imported movie is stored
-exactly as one entered through the API, with its derived data (rating
-counters, reply counts, the thread paths) computed from the whole import
-instead of being counted up one request at a time.
+(``users.user_item``/``claim_item``, ``movies.new_movie_items`` (the movie
+and its counter shards), ``RatingItem.new``, ``CommentItem.new`` and
+``CommentRefItem.new``), so an imported movie is stored exactly as one
+entered through the API, with its derived data computed from the whole
+import instead of being counted up one request at a time: the counter
+shards by ``ratings.count_existing`` (each rating on its user's shard),
+the movie item's copy of them by ``changes.set_copy`` (what the stream's
+recount writes), reply counts and thread paths from the plan.
 
 They are complete items, so putting one twice leaves it as putting it once
 did, which is what makes an import resumable. The bulk writes themselves
@@ -26,12 +29,15 @@ from typing import ClassVar
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 
-from chalicelib.storage.comments import comment_item, ref_item
-from chalicelib.storage.ratings import rating_item
+from chalicelib.storage.changes import set_copy
+from chalicelib.storage.movies import new_movie_items
+from chalicelib.storage.ratings import count_existing
 from chalicelib.storage.table import (
+    CommentItem,
+    CommentRefItem,
     EmailItem,
     IntegerAttribute,
-    MovieItem,
+    RatingItem,
     TableItem,
     UserItem,
     UsernameItem,
@@ -142,43 +148,43 @@ def user_items(user: ImportedUser) -> tuple[UserItem, TableItem, TableItem]:
     return profile, username, email
 
 
-def movie_items(movie: ImportedMovie, ratings: Sequence[int]) -> list[TableItem]:
-    """The movie with its rating counters for ``ratings`` (every value it keeps)."""
-    item = MovieItem.new(
-        movie.id,
-        movie.user_id,
-        title=movie.title,
-        description=movie.description,
-        release_date=movie.release_date.isoformat() if movie.release_date else None,
-    )
+def movie_items(movie: ImportedMovie, kept: Sequence[ImportedRating]) -> list[TableItem]:
+    """The movie and its counter shards, as its create transaction writes them, counting ``kept``.
+
+    ``kept`` (every rating of the movie the import keeps) is added to the
+    shards as each user's first rating would have been
+    (``ratings.count_existing``), and the movie item carries the copy of
+    their sums that the stream consumer's recount would write, with the
+    same version: the lists show the counters at once, and the first
+    recount after a real rating change overwrites it.
+    """
+    fields = {
+        "title": movie.title,
+        "description": movie.description,
+        "release_date": movie.release_date,
+    }
+    item, shards = new_movie_items(movie.id, movie.user_id, fields)
     item.created_at, item.updated_at = movie.created_at, movie.updated_at
-    item.rating_count, item.rating_sum = len(ratings), sum(ratings)
-    return [item]
+    counted = count_existing(shards, [rating_item(rating) for rating in kept])
+    set_copy(item, counted)
+    return [item, *shards]
 
 
-def rating_items(rating: ImportedRating) -> list[TableItem]:
-    return [
-        rating_item(
-            rating.id,
-            rating.movie_id,
-            rating.user_id,
-            rating.rating,
-            created_at=rating.created_at,
-            updated_at=rating.updated_at,
-        )
-    ]
+def rating_item(rating: ImportedRating) -> RatingItem:
+    item = RatingItem.new(rating.movie_id, rating.user_id, rating.rating, rating.id)
+    item.created_at, item.updated_at = rating.created_at, rating.updated_at
+    return item
 
 
 def comment_items(comment: ImportedComment) -> list[TableItem]:
-    """The comment at its place in the thread, and its ref."""
-    item = comment_item(
+    """The comment at its place in the thread, with its replies counted, and its ref."""
+    item = CommentItem.new(
         comment.movie_id,
         list(comment.ancestors),
         comment.id,
         comment.user_id,
         comment.comment_text,
-        created_at=comment.created_at,
-        updated_at=comment.updated_at,
-        reply_count=comment.reply_count,
     )
-    return [item, ref_item(item)]
+    item.created_at, item.updated_at = comment.created_at, comment.updated_at
+    item.reply_count = comment.reply_count
+    return [item, CommentRefItem.new(item)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from chalicelib.storage.engine import (
 from chalicelib.storage.table import (
     EmailItem,
     LoginThrottleItem,
+    SessionItem,
     TableItem,
     UserItem,
     UsernameItem,
@@ -95,7 +97,7 @@ def claim_item(
     """The item that claims a username or e-mail for ``user_id``, with the hash login reads.
 
     ``names`` (username, e-mail): for a migrated user, whose first login
-    replaces the hash on both claims (``upgrade_password_hash``).
+    replaces the hash on both claims (``HashUpgrade``).
     """
     username, email = names or (None, None)
     item: TableItem = marker(
@@ -193,45 +195,50 @@ def clear_failed_logins(login: str, client: str) -> None:
     LoginThrottleItem(*LoginThrottleItem.key(login, client)).delete()
 
 
-def upgrade_password_hash(
-    credentials: Credentials, new_hash: str, *, forget_failures: tuple[str, str] | None
-) -> None:
-    """Store ``new_hash`` for a password just verified against an outdated hash.
+@dataclass(frozen=True)
+class HashUpgrade:
+    """A new hash for a password just verified against an outdated one (a migrated bcrypt).
 
-    One transaction, so login stays within two calls: the user and both
-    claims (found through the names a migrated user's claims carry, which
-    it removes), each only while it still holds the hash that was verified,
-    and the failed-login count if there is one (``forget_failures`` = login,
-    client). If another request changed the password or upgraded it first,
-    nothing is written: this login still succeeded, against what it read.
-    A user whose claims carry no names (a future change of argon2
-    parameters) is read first: one more call, once.
+    Added to the login's transaction (``sessions.start``), so login stays
+    two calls: it replaces ``old`` on the user and on both claims, each
+    only while it still holds ``old``, and removes the names a migrated
+    user's claims carry (they are there for this write only).
+    """
+
+    user_id: int
+    old: str
+    new: str
+    names: tuple[str, str]  # username, e-mail
+
+    def add_to(self, tx: Transaction, label: str) -> None:
+        profile = UserItem(*UserItem.key(self.user_id))
+        guard = UserItem.password_hash == self.old
+        tx.update(label, profile, [UserItem.password_hash.set(self.new)], guard)
+        markers: tuple[type[UsernameItem] | type[EmailItem], ...] = (UsernameItem, EmailItem)
+        for marker, value in zip(markers, self.names, strict=True):
+            actions = [
+                marker.password_hash.set(self.new),
+                marker.username.remove(),
+                marker.email.remove(),
+            ]
+            guard = (marker.user_id == self.user_id) & (marker.password_hash == self.old)
+            tx.update(label, marker(*marker.key(value)), actions, guard)
+
+
+def hash_upgrade(credentials: Credentials, new_hash: str) -> HashUpgrade | None:
+    """The upgrade of ``credentials`` to ``new_hash``; ``None`` if the user is gone.
+
+    A migrated user's claims name both claims. One whose claims carry no
+    names (a hash outdated by a future change of argon2 parameters) is read
+    first: one more call, on that user's next login only.
     """
     names = credentials.names
     if names is None:
         user = get_user(credentials.user_id)
         if user is None:
-            return
+            return None
         names = (user.username, user.email)
-    old = credentials.password_hash
-    tx = Transaction()
-    profile = UserItem(*UserItem.key(credentials.user_id))
-    guard = UserItem.password_hash == old
-    tx.update("user", profile, [UserItem.password_hash.set(new_hash)], guard)
-    markers: tuple[type[UsernameItem] | type[EmailItem], ...] = (UsernameItem, EmailItem)
-    for marker, value in zip(markers, names, strict=True):
-        tx.update(
-            marker.__name__,
-            marker(*marker.key(value)),
-            [marker.password_hash.set(new_hash), marker.username.remove(), marker.email.remove()],
-            (marker.user_id == credentials.user_id) & (marker.password_hash == old),
-        )
-    if forget_failures is not None:
-        tx.delete("failures", LoginThrottleItem(*LoginThrottleItem.key(*forget_failures)))
-    try:
-        tx.commit()
-    except ConditionFailed:
-        return
+    return HashUpgrade(credentials.user_id, credentials.password_hash, new_hash, names)
 
 
 def _now() -> int:
@@ -277,13 +284,23 @@ def update_profile(user_id: int, changes: dict[str, Any]) -> UserItem:
     return optimistic(attempt)
 
 
-def change_password(user: UserItem, password_hash: str) -> None:
-    """Replace the hash on the user and on both markers, if it is still the one read.
+MAX_SESSIONS_ENDED_WITH_THE_PASSWORD = 97  # a transaction holds 100 actions; 3 are the hash's
+
+
+def change_password(
+    user: UserItem, password_hash: str, ending: Sequence[SessionItem] = ()
+) -> Sequence[SessionItem]:
+    """Replace the hash on the user and on both markers, if it is still the one read,
+    and end the sessions ``ending``, in one transaction.
 
     The caller has read ``user`` and checked the current password against
     it; the condition makes a concurrent change of password lose cleanly.
+    Past ``MAX_SESSIONS_ENDED_WITH_THE_PASSWORD`` sessions, the rest are
+    returned for the caller to end after the commit.
     """
     tx = Transaction()
+    for session in ending[:MAX_SESSIONS_ENDED_WITH_THE_PASSWORD]:
+        tx.delete(f"session {session.id}", session)
     tx.update(
         "user",
         user,
@@ -301,6 +318,7 @@ def change_password(user: UserItem, password_hash: str) -> None:
         tx.commit()
     except ConditionFailed as exc:
         raise errors.Conflict("The password was changed by another request; try again") from exc
+    return ending[MAX_SESSIONS_ENDED_WITH_THE_PASSWORD:]
 
 
 def _claim(

@@ -61,12 +61,12 @@ class Plan:
     comments: list[ImportedComment] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
 
-    def ratings_of(self) -> dict[int, list[int]]:
-        """Every kept rating value, by movie: what the movie's counters count."""
-        values: dict[int, list[int]] = defaultdict(list)
+    def ratings_of(self) -> dict[int, list[ImportedRating]]:
+        """Every kept rating, by movie (every movie, rated or not): what its counters count."""
+        kept: dict[int, list[ImportedRating]] = {movie.id: [] for movie in self.movies}
         for rating in self.ratings:
-            values[rating.movie_id].append(rating.rating)
-        return values
+            kept[rating.movie_id].append(rating)
+        return kept
 
 
 def plan(source: SourceData, *, migrated_at: dt.datetime) -> Plan:

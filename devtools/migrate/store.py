@@ -1,9 +1,10 @@
 """The migration's writes: batched puts, the users' transactions, the import's state.
 
-Here rather than in ``chalicelib.storage`` because they need DynamoDB
-actions that no deployed function is granted (BatchWriteItem, Scan,
-DescribeTable); the items themselves come from ``chalicelib.storage.imports``,
-built as the API builds them.
+Here rather than in ``chalicelib.storage`` because they are the
+operator's tool's: BatchWriteItem puts of whole items (the API's only
+batch writes are deletes of sessions), a Scan and DescribeTable, which no
+deployed function is granted; the items themselves come from
+``chalicelib.storage.imports``, built as the API builds them.
 
 Items go through BatchWriteItem (``put_batch``), whose unprocessed items
 are asked again with backoff, except the username and e-mail claims: they
@@ -67,6 +68,12 @@ def put_batch(items: Sequence[TableItem], *, tries: int = MAX_ATTEMPTS) -> None:
         if not pending:
             return
     raise RuntimeError(f"{len(pending)} items still unprocessed after {tries} tries")
+
+
+def put_items(items: Sequence[TableItem]) -> None:
+    """Put any number of items, 25 a BatchWriteItem (``put_batch``), one call after another."""
+    for first in range(0, len(items), BATCH_WRITE_LIMIT):
+        put_batch(items[first : first + BATCH_WRITE_LIMIT])
 
 
 def put_users(users: Sequence[ImportedUser]) -> None:
