@@ -38,7 +38,14 @@ check: install
 bench: install
 	$(BIN)/python -m bench
 
-.PHONY: fuzz test-browser client
+.PHONY: fuzz test-browser client migrate-seed
+
+# Copy the original FastAPI + PostgreSQL deployment's database into the table `make run` uses
+# (AWS_ENDPOINT_URL_DYNAMODB, TABLE_NAME, AWS_REGION; created if missing), ids and passwords
+# kept: make migrate-seed DATABASE_URL=postgresql://... [DRY_RUN=1] [REPORT=file.json].
+# See docs/MIGRATION.md.
+migrate-seed: install
+	$(BIN)/python -m devtools.migrate
 
 # A Python client (openapi-python-client) in dist/client, from URL's /openapi.json, or from
 # make run's server started for the purpose when URL is unset.

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from typing import Any  # noqa: E402
 
-UNPACKAGED = ("cryptography", "bcrypt", "blinker")
+UNPACKAGED = ("cryptography", "blinker")
 """In the dev venv (moto's and cfn-lint's dependencies), not in deployment.zip."""
 MARK_BEGIN = "bench: measured import begins"
 MARK_END = "bench: measured import ends"

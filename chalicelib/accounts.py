@@ -51,19 +51,36 @@ def login(name: str, password: str, *, client: str, user_agent: str | None) -> T
     """Check the password and start a session; repeated failures from ``client`` lock it out.
 
     Two calls: one BatchGetItem (credentials and recent failures), one
-    transaction (the session, and forgetting the failures if there were any).
+    transaction (the session, forgetting the failures if there were any,
+    and for a migrated user's first login the argon2id hash that replaces
+    their bcrypt one). If two first logins of one migrated user race, the
+    one whose upgrade lost checks the password again against the hash the
+    other stored: two more calls, in that race only.
     """
+    try:
+        return _login(name, password, client=client, user_agent=user_agent)
+    except _UpgradeLost:
+        return _login(name, password, client=client, user_agent=user_agent)
+
+
+class _UpgradeLost(Exception):
+    """The hash a login verified and was replacing was replaced first."""
+
+
+def _login(name: str, password: str, *, client: str, user_agent: str | None) -> Tokens:
     state = users.login_state(name, client)
     now = int(time.time())
     if state.locked_until and state.locked_until > now:
         raise errors.TooManyRequests(state.locked_until - now)
     password_hash = state.credentials.password_hash if state.credentials else None
-    if not security.verify_password(password, password_hash) or state.credentials is None:
+    matches, new_hash = security.check_password(password, password_hash)
+    if not matches or state.credentials is None:
         lock_seconds = users.record_failed_login(name, client)
         if lock_seconds:
             raise errors.TooManyRequests(lock_seconds)
         raise errors.InvalidCredentials()
     credentials = state.credentials
+    upgrade = users.hash_upgrade(credentials, new_hash) if new_hash else None
     for _ in range(NEW_ID_TRIES):
         session_id = sessions.new_session_id()
         refresh = security.new_refresh_token(credentials.user_id, session_id)
@@ -77,10 +94,13 @@ def login(name: str, password: str, *, client: str, user_agent: str | None) -> T
                 login=name,
                 password_hash=credentials.password_hash,
                 forget_failures_of=client if state.failures else None,
+                upgrade=upgrade,
             )
         except sessions.SessionIdTaken:
             continue
         except sessions.CredentialsChanged:
+            if upgrade is not None:
+                raise _UpgradeLost() from None
             raise errors.InvalidCredentials() from None
         return _tokens(session, refresh)
     raise errors.ServiceUnavailable()

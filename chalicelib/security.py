@@ -2,8 +2,10 @@
 
 Passwords: argon2id through passlib (the maintained ``libpass`` fork) at
 OWASP's minimum (19 MiB, t=2, p=1), 20-30 ms here; see
-docs/PERFORMANCE.md. passlib is imported on first use so the authorizer,
-which only checks tokens, never pays for it.
+docs/PERFORMANCE.md. bcrypt hashes migrated from the original deployment
+are still checked, and replaced on the first login (docs/MIGRATION.md).
+passlib is imported on first use so the authorizer, which only checks
+tokens, never pays for it.
 
 Tokens: HS256 JWTs from pyjwt. The algorithm list is fixed (never read from
 the token), and ``exp``, ``iat``, ``sub``, ``iss`` and ``aud`` are required
@@ -51,6 +53,7 @@ REFRESH_SECRET_BYTES = 32
 REFRESH_TAG_BYTES = 16
 MAX_REFRESH_TOKEN_CHARS = 256
 MAX_ID_DIGITS = 16
+BCRYPT_BYTES = 72  # what bcrypt reads of a password
 
 
 class InvalidToken(Exception):
@@ -62,10 +65,15 @@ class InvalidToken(Exception):
 
 @lru_cache(maxsize=1)
 def _password_context() -> CryptContext:
+    # bcrypt is passlib's backend for the migrated hashes, which passlib would load only at
+    # the first one it meets; imported here (under a millisecond) so that a package that
+    # lacks it fails on any login, in its tests, not on a migrated user's login in production.
+    import bcrypt  # noqa: F401
     from passlib.context import CryptContext
 
     return CryptContext(
-        schemes=["argon2"],
+        schemes=["argon2", "bcrypt"],
+        deprecated=["bcrypt"],  # the original deployment's hashes: checked, then replaced
         argon2__type="ID",
         argon2__memory_cost=19 * 1024,
         argon2__time_cost=2,
@@ -78,16 +86,34 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    """Check ``password``; with no hash, spend the same time and say no.
+    return check_password(password, password_hash)[0]
 
-    Verifying against a dummy hash when the user does not exist keeps an
-    attacker from telling unknown users from wrong passwords by timing.
+
+def check_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    """Whether ``password`` matches, and the hash to store instead if this one is outdated.
+
+    With no hash, or one no scheme here knows, it spends the same time and
+    says no: an attacker cannot tell unknown users from wrong passwords by
+    timing. A bcrypt hash (migrated from the original deployment) is
+    outdated: on a match the answer carries a fresh argon2id hash, which
+    the caller stores. The original's bcrypt read only the first 72 bytes of
+    a password, and bcrypt 5 refuses longer ones, so bcrypt is given those
+    72 bytes; the new hash is of the whole password (which is why this is
+    not ``CryptContext.verify_and_update``: that would hash the 72 bytes).
     """
     context = _password_context()
-    if password_hash is None:
+    scheme = context.identify(password_hash) if password_hash else None
+    if password_hash is None or scheme is None:
         context.verify(password, _dummy_hash())
-        return False
-    return bool(context.verify(password, password_hash))
+        return False, None
+    secret: str | bytes = password.encode()[:BCRYPT_BYTES] if scheme == "bcrypt" else password
+    try:
+        matches = bool(context.verify(secret, password_hash))
+    except ValueError:  # bcrypt refuses a NUL byte; no original password held one
+        return False, None
+    if matches and context.needs_update(password_hash):
+        return True, hash_password(password)
+    return matches, None
 
 
 @lru_cache(maxsize=1)

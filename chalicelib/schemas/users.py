@@ -97,7 +97,8 @@ class LoginRequest(RequestModel):
     """OAuth2's password form (or the same fields as JSON); ``username`` may be the e-mail."""
 
     username: Annotated[str, Field(min_length=1, max_length=254)]
-    password: Annotated[str, Field(min_length=1, max_length=200)]
+    # May be empty: the original deployment let users sign up with an empty password.
+    password: Annotated[str, Field(max_length=200)]
 
 
 class UserPublic(ResponseModel):

@@ -31,7 +31,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.storage.engine import batch_delete, condition_failed
-from chalicelib.storage.ratings import counters
+from chalicelib.storage.ratings import Counters, counters
 from chalicelib.storage.table import (
     CommentItem,
     CommentRefItem,
@@ -112,11 +112,7 @@ def recount(movie_id: int) -> bool:
     movie = MovieItem(*MovieItem.key(movie_id))
     try:
         movie.update(
-            [
-                MovieItem.rating_count.set(counted.rating_count),
-                MovieItem.rating_sum.set(counted.rating_sum),
-                MovieItem.counted_version.set(counted.version),
-            ],
+            [getattr(MovieItem, name).set(value) for name, value in copied(counted).items()],
             condition=MovieItem.pk.exists() & newer,
         )
     except UpdateError as exc:
@@ -124,6 +120,21 @@ def recount(movie_id: int) -> bool:
             return False
         raise
     return True
+
+
+def copied(counted: Counters) -> dict[str, int]:
+    """What a recount of ``counted`` writes on the movie item, by ``MovieItem`` attribute."""
+    return {
+        "rating_count": counted.rating_count,
+        "rating_sum": counted.rating_sum,
+        "counted_version": counted.version,
+    }
+
+
+def set_copy(movie: MovieItem, counted: Counters) -> None:
+    """Set on ``movie`` (about to be put whole) the copy a recount of ``counted`` would write."""
+    for name, value in copied(counted).items():
+        setattr(movie, name, value)
 
 
 def delete_movie_children(movie_id: int) -> int:

@@ -61,15 +61,22 @@ def create_movie(user_id: int, fields: dict[str, Any]) -> MovieItem:
     """
 
     def attempt() -> MovieItem:
-        movie = MovieItem.new(new_id(), user_id, **_stored(fields))
+        movie, shards = new_movie_items(new_id(), user_id, fields)
         tx = Transaction()
         tx.put(NEW_ID, movie, condition=MovieItem.pk.does_not_exist())
-        for shard in CounterShardItem.all_new(movie.id):
+        for shard in shards:
             tx.put(SHARD, shard)
         tx.commit()
         return movie
 
     return with_fresh_ids(attempt, clash_label=NEW_ID)
+
+
+def new_movie_items(
+    movie_id: int, user_id: int, fields: dict[str, Any]
+) -> tuple[MovieItem, list[CounterShardItem]]:
+    """A new movie's item and its counter shards, all at zero (create, and the migration)."""
+    return MovieItem.new(movie_id, user_id, **_stored(fields)), CounterShardItem.all_new(movie_id)
 
 
 def get_movie(movie_id: int) -> MovieItem | None:

@@ -29,7 +29,7 @@ items show, is the stream consumer's (``chalicelib.storage.changes``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pynamodb.expressions.update import Action
@@ -223,6 +223,24 @@ def _nothing_to_delete(movie_id: int) -> errors.NotFound:
     if item_or_none(MovieItem, MovieItem.key(movie_id)) is None:
         return errors.MovieNotFound()
     return errors.RatingNotFound()
+
+
+def count_existing(shards: Sequence[CounterShardItem], kept: Iterable[RatingItem]) -> Counters:
+    """Add ratings that exist already (the migration's) to a new movie's ``shards``, in memory.
+
+    Each goes where ``_count`` puts its user's first rating: one rating, its
+    value and one change on the user's shard, so a later re-rate or delete
+    by that user takes from a shard that holds the rating (no shard goes
+    below zero), and the version (the sum of ``changes``) is what that many
+    first ratings would have left.
+    """
+    by_key = {(shard.pk, shard.sk): shard for shard in shards}
+    for rating in kept:
+        shard = by_key[CounterShardItem.key_for(rating.movie_id, rating.user_id)]
+        shard.rating_count = (shard.rating_count or 0) + 1
+        shard.rating_sum = (shard.rating_sum or 0) + rating.rating
+        shard.changes = (shard.changes or 0) + 1
+    return Counters.of(shards)
 
 
 def _count(tx: Transaction, movie_id: int, user_id: int, *, ratings: int, total: int) -> None:

@@ -7,7 +7,9 @@ Protocol
   checks that the login name's claim item still holds the password hash the
   login verified. A password change that commits first makes the login fail
   instead of leaving a session the change did not see. After failed logins
-  the same transaction forgets them.
+  the same transaction forgets them. A migrated user's first login also
+  replaces their outdated (bcrypt) hash there: the check becomes the
+  conditional update of the claim (``users.HashUpgrade``).
 * **Rotate** (refresh): one UpdateItem conditioned on ``refresh_hash`` being
   the presented token's hash and the session not having expired, never a
   read-then-write: of two refreshes with one token, at most one rotates, and
@@ -46,6 +48,7 @@ from chalicelib.storage.table import (
     UsernameItem,
     utcnow,
 )
+from chalicelib.storage.users import HashUpgrade
 
 MAX_LISTED = 100
 USER_AGENT_CHARS = 256
@@ -77,11 +80,14 @@ def start(
     login: str,
     password_hash: str,
     forget_failures_of: str | None = None,
+    upgrade: HashUpgrade | None = None,
 ) -> SessionItem:
     """Store a new session for a login that was checked against ``password_hash``.
 
     ``forget_failures_of``: the client address whose failed logins of
-    ``login`` this success clears, in the same transaction.
+    ``login`` this success clears, in the same transaction. ``upgrade``:
+    the hash that replaces ``password_hash``, in the same transaction too,
+    on the same condition.
     """
     session = SessionItem.new(
         user_id,
@@ -92,7 +98,10 @@ def start(
     )
     claim: type[UsernameItem] | type[EmailItem] = EmailItem if "@" in login else UsernameItem
     tx = Transaction()
-    tx.check("credentials", claim, claim.key(login), claim.password_hash == password_hash)
+    if upgrade is None:
+        tx.check("credentials", claim, claim.key(login), claim.password_hash == password_hash)
+    else:
+        upgrade.add_to(tx, "credentials")
     tx.put("session", session, condition=SessionItem.pk.does_not_exist())
     if forget_failures_of is not None:
         throttle = LoginThrottleItem(*LoginThrottleItem.key(login, forget_failures_of))

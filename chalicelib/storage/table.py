@@ -162,6 +162,10 @@ class UsernameItem(TableItem, discriminator="username"):
 
     user_id = IntegerAttribute()
     password_hash = UnicodeAttribute()
+    # A migrated user's names (both claims carry both), so that their first login can
+    # replace the old hash on the user and both claims in one write; removed by it.
+    username = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(username: str) -> tuple[str, str]:
@@ -173,6 +177,8 @@ class EmailItem(TableItem, discriminator="email"):
 
     user_id = IntegerAttribute()
     password_hash = UnicodeAttribute()
+    username = UnicodeAttribute(null=True)  # as on UsernameItem
+    email = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(email: str) -> tuple[str, str]:
@@ -407,7 +413,7 @@ class CommentItem(TableItem, discriminator="comment"):
 
     @classmethod
     def new(
-        cls, movie_id: int, ancestors: list[int], comment_id: int, user_id: int, text: str
+        cls, movie_id: int, ancestors: list[int], comment_id: int, user_id: int | None, text: str
     ) -> CommentItem:
         now = utcnow()
         return cls(
@@ -452,8 +458,8 @@ class CommentRefItem(TableItem, discriminator="comment_ref"):
             movie_id=comment.movie_id,
             comment_sk=comment.sk,
             user_id=comment.user_id,
-            reply_count=0,
-            deleted=False,
+            reply_count=comment.reply_count,
+            deleted=comment.deleted,
         )
 
 

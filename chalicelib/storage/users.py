@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -44,6 +44,7 @@ MAX_LOCK_SECONDS = 15 * 60
 class Credentials:
     user_id: int
     password_hash: str
+    names: tuple[str, str] | None = None  # (username, email) of a migrated user
 
 
 def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
@@ -56,14 +57,7 @@ def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
     def attempt() -> UserItem:
         user_id = new_id()
         now = utcnow()
-        user = UserItem(
-            *UserItem.key(user_id),
-            id=user_id,
-            password_hash=password_hash,
-            created_at=now,
-            updated_at=now,
-            **fields,
-        )
+        user = user_item(user_id, fields, password_hash, created_at=now, updated_at=now)
         tx = Transaction()
         tx.put("user", user, condition=UserItem.pk.does_not_exist())
         _claim(tx, UsernameItem, "username", fields["username"], user_id, password_hash)
@@ -72,6 +66,48 @@ def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
         return user
 
     return with_fresh_ids(attempt, clash_label="user")
+
+
+def user_item(
+    user_id: int,
+    fields: dict[str, Any],
+    password_hash: str,
+    *,
+    created_at: datetime,
+    updated_at: datetime,
+) -> UserItem:
+    """The user's profile item (signup, and the migration from the original deployment)."""
+    return UserItem(
+        *UserItem.key(user_id),
+        id=user_id,
+        password_hash=password_hash,
+        created_at=created_at,
+        updated_at=updated_at,
+        **fields,
+    )
+
+
+def claim_item(
+    marker: type[UsernameItem] | type[EmailItem],
+    value: str,
+    user_id: int,
+    password_hash: str,
+    names: tuple[str, str] | None = None,
+) -> TableItem:
+    """The item that claims a username or e-mail for ``user_id``, with the hash login reads.
+
+    ``names`` (username, e-mail): for a migrated user, whose first login
+    replaces the hash on both claims (``HashUpgrade``).
+    """
+    username, email = names or (None, None)
+    item: TableItem = marker(
+        *marker.key(value),
+        user_id=user_id,
+        password_hash=password_hash,
+        username=username,
+        email=email,
+    )
+    return item
 
 
 def get_user(user_id: int) -> UserItem | None:
@@ -98,7 +134,8 @@ def login_state(login: str, client: str) -> LoginState:
     credentials, failures, locked_until = None, 0, None
     for item in batch_get(keys):
         if isinstance(item, UsernameItem | EmailItem):
-            credentials = Credentials(user_id=item.user_id, password_hash=item.password_hash)
+            names = (item.username, item.email) if item.username and item.email else None
+            credentials = Credentials(item.user_id, item.password_hash, names)
         elif isinstance(item, LoginThrottleItem) and item.expires_at and item.expires_at > utcnow():
             failures, locked_until = item.failures or 0, item.locked_until
     return LoginState(credentials, failures, locked_until)
@@ -156,6 +193,52 @@ def _not_counted_yet(failure_id: str) -> Condition:
 
 def clear_failed_logins(login: str, client: str) -> None:
     LoginThrottleItem(*LoginThrottleItem.key(login, client)).delete()
+
+
+@dataclass(frozen=True)
+class HashUpgrade:
+    """A new hash for a password just verified against an outdated one (a migrated bcrypt).
+
+    Added to the login's transaction (``sessions.start``), so login stays
+    two calls: it replaces ``old`` on the user and on both claims, each
+    only while it still holds ``old``, and removes the names a migrated
+    user's claims carry (they are there for this write only).
+    """
+
+    user_id: int
+    old: str
+    new: str
+    names: tuple[str, str]  # username, e-mail
+
+    def add_to(self, tx: Transaction, label: str) -> None:
+        profile = UserItem(*UserItem.key(self.user_id))
+        guard = UserItem.password_hash == self.old
+        tx.update(label, profile, [UserItem.password_hash.set(self.new)], guard)
+        markers: tuple[type[UsernameItem] | type[EmailItem], ...] = (UsernameItem, EmailItem)
+        for marker, value in zip(markers, self.names, strict=True):
+            actions = [
+                marker.password_hash.set(self.new),
+                marker.username.remove(),
+                marker.email.remove(),
+            ]
+            guard = (marker.user_id == self.user_id) & (marker.password_hash == self.old)
+            tx.update(label, marker(*marker.key(value)), actions, guard)
+
+
+def hash_upgrade(credentials: Credentials, new_hash: str) -> HashUpgrade | None:
+    """The upgrade of ``credentials`` to ``new_hash``; ``None`` if the user is gone.
+
+    A migrated user's claims name both claims. One whose claims carry no
+    names (a hash outdated by a future change of argon2 parameters) is read
+    first: one more call, on that user's next login only.
+    """
+    names = credentials.names
+    if names is None:
+        user = get_user(credentials.user_id)
+        if user is None:
+            return None
+        names = (user.username, user.email)
+    return HashUpgrade(credentials.user_id, credentials.password_hash, new_hash, names)
 
 
 def _now() -> int:
@@ -246,7 +329,7 @@ def _claim(
     user_id: int,
     password_hash: str,
 ) -> None:
-    item: TableItem = marker(*marker.key(value), user_id=user_id, password_hash=password_hash)
+    item = claim_item(marker, value, user_id, password_hash)
     tx.put(label, item, condition=marker.pk.does_not_exist())
 
 
