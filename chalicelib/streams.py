@@ -22,6 +22,10 @@ from typing import Any
 from chalice.app import Blueprint, DynamoDBEvent
 
 from chalicelib import logs
+from chalicelib.settings import refuse_to_start_if_misconfigured
+
+# This function's Lambda imports this module, not app.py: it refuses a bad stage here too.
+refuse_to_start_if_misconfigured()
 
 bp = Blueprint(__name__)
 log = logging.getLogger("movies.streams")

@@ -114,7 +114,7 @@ API_HANDLER = Function(
         "dynamodb:BatchWriteItem": "engine.batch_delete (sessions.end_these)",
         "dynamodb:ConditionCheckItem": "ConditionCheck in transactions (engine.Transaction.check)",
         "dynamodb:DeleteItem": (
-            "Model.delete (users.clear_failed_logins); Delete in transactions"
+            "Model.delete (sessions.end: logout, ending a session); Delete in transactions"
             " (movies.delete_movie and its counter shards)"
         ),
         "dynamodb:GetItem": "Model.get (engine.item_or_none): every read by key",

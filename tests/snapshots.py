@@ -67,7 +67,7 @@ def built_once(name: str, build: Callable[[], T]) -> T:
 
     Building a world through the API costs password hashes for every user.
     Later tests get the same items put straight into their fresh table, so
-    the same ids, and tokens that are still valid (they last 30 minutes).
+    the same ids, and tokens that are still valid (they last 15 minutes).
     """
     if name in _BUILT:
         items, value = _BUILT[name]

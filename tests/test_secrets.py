@@ -291,9 +291,9 @@ def test_a_grace_over_a_minute_is_refused() -> None:
         Settings.from_env({"REFRESH_GRACE_SECONDS": "61"})
 
 
-@pytest.mark.parametrize("module", ["app", "chalicelib.auth"])
+@pytest.mark.parametrize("module", ["app", "chalicelib.auth", "chalicelib.streams"])
 def test_a_lambda_like_environment_without_a_stage_refuses_to_start(module: str) -> None:
-    """Both functions' handler modules: the import (Lambda's init) fails."""
+    """Every function's handler module: the import (Lambda's init) fails."""
     env = {name: value for name, value in os.environ.items() if name != "STAGE"}
     finished = subprocess.run(
         [sys.executable, "-c", f"import {module}"],

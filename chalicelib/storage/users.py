@@ -191,10 +191,6 @@ def _not_counted_yet(failure_id: str) -> Condition:
     return counted
 
 
-def clear_failed_logins(login: str, client: str) -> None:
-    LoginThrottleItem(*LoginThrottleItem.key(login, client)).delete()
-
-
 @dataclass(frozen=True)
 class HashUpgrade:
     """A new hash for a password just verified against an outdated one (a migrated bcrypt).
