@@ -191,7 +191,7 @@ def test_the_stream_handler_gets_counter_changes_and_movie_removals_in_batches(
         {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["MOVIE"]}}}},
     ]
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert (source["BatchSize"], source["MaximumBatchingWindowInSeconds"]) == (1000, 20)
+    assert (source["BatchSize"], source["MaximumBatchingWindowInSeconds"]) == (10_000, 20)
 
 
 def test_every_function_knows_the_stream_and_has_its_chalice_deploy_name() -> None:
