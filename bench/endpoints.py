@@ -120,7 +120,7 @@ def count(current: Session, scenario: Scenario) -> Cost:
     finally:
         current.recorder.detach(current.events)
     cost = current.recorder.take()
-    if cost.failed_calls:
+    if cost.failed_calls and scenario.status < 400:  # an error path's failed condition is its 404
         raise AssertionError(f"{scenario.name}: {cost.failed_calls} DynamoDB calls failed")
     return cost
 
