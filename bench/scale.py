@@ -203,9 +203,9 @@ def rating_changes(rig: Rig, movie_id: int, owner_id: int, raters: Sequence[User
     return samples + ([consumed] if consumed else [])
 
 
-def new_movie(rig: Rig) -> tuple[int, int]:
-    """A movie of a new owner's: (movie id, owner id)."""
-    owner = rig.raters(1)[0]
+def new_movie(rig: Rig, owner: User | None = None) -> tuple[int, int]:
+    """A movie of ``owner``'s (by default a new owner's): (movie id, owner id)."""
+    owner = owner or rig.raters(1)[0]
     return rig.world.new_movie(owner), owner.id
 
 
