@@ -280,6 +280,7 @@ class Analysis:
     shared_ceiling: Ceiling
     shared_on_request_path: dict[str, set[int]]
     consumer_batches_per_second: float
+    movie_ceiling_by_kind: dict[str, Ceiling] = field(default_factory=dict)
 
     @property
     def app_ceiling(self) -> float:
@@ -358,6 +359,12 @@ def analyse(recording: Recording, workload: Workload, mapping: StreamMapping | N
         key_loads([consumer_part(recording.many, app_batches)], keep=shared),
     )
     request_path = [s for s in recording.hot + recording.many if s.kind != CONSUMER]
+    by_kind = {
+        kind: ceiling(
+            key_loads([Part(recording.of_kind(recording.hot, kind), 1.0)], keep=not_shared)
+        )
+        for kind in workload.change_mix
+    }
     return Analysis(
         workload,
         one_movie,
@@ -366,6 +373,7 @@ def analyse(recording: Recording, workload: Workload, mapping: StreamMapping | N
         shared_ceiling,
         shared_keys(request_path),
         app_batches,
+        by_kind,
     )
 
 
@@ -554,7 +562,12 @@ def render(
         "\n".join(
             [
                 f"- One movie: {ceiling_text(analysis.movie_ceiling)} (goal: "
-                f"{workload.one_movie_changes:,.0f}).",
+                f"{workload.one_movie_changes:,.0f}); "
+                + ", ".join(
+                    f"{kind} only: {rate(found.rate)}/s"
+                    for kind, found in analysis.movie_ceiling_by_kind.items()
+                )
+                + ".",
                 f"- The app, by its shared keys: {ceiling_text(analysis.shared_ceiling)}.",
                 f"- The app, by its hottest movie ({workload.active_shares()[0]:.1%} of the "
                 f"changes): {rate(analysis.movie_ceiling.rate / workload.active_shares()[0])}/s.",
@@ -590,7 +603,7 @@ def render(
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
-    parser.add_argument("--hot-raters", type=int, default=160, help="raters of the hot movie")
+    parser.add_argument("--hot-raters", type=int, default=128, help="raters of the hot movie")
     parser.add_argument("--movies", type=int, default=12, help="other movies rated")
     parser.add_argument("--raters-per-movie", type=int, default=3)
     parser.add_argument(
