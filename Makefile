@@ -5,13 +5,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check format clean package lint-template policies bench bench-scale budgets
+.PHONY: install run test check format clean package lint-template checkov policies bench bench-scale budgets
 
-install: $(STAMP)
+DOCS_ASSETS := chalicelib/docs_assets/versions.json
+
+install: $(STAMP) $(DOCS_ASSETS)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Swagger UI's and ReDoc's files, from their npm packages (pinned in the script).
+$(DOCS_ASSETS): devtools/docs_assets.py | $(STAMP)
+	$(BIN)/python -m devtools.docs_assets
 	touch $@
 
 # Serves on PORT (default 8000); uses AWS_ENDPOINT_URL_DYNAMODB if set, else embedded moto.
@@ -40,7 +47,13 @@ bench-scale: install
 budgets: install
 	$(BIN)/python -m bench.budgets --write README.md
 
-.PHONY: fuzz test-browser
+.PHONY: fuzz test-browser client
+
+# A Python client (openapi-python-client) in dist/client, from URL's /openapi.json, or from
+# make run's server started for the purpose when URL is unset.
+URL ?=
+client: install
+	$(BIN)/python -m devtools.client $(if $(URL),--url $(URL))
 
 # Schemathesis over /openapi.json against the dev server, with a real token; reports in artifacts/.
 fuzz: install
@@ -58,6 +71,19 @@ package: install
 lint-template: package
 	$(BIN)/cfn-lint dist/$(STAGE)/sam.json
 
+# checkov over STAGE's template: zero failed checks; every waiver is in the template's
+# Metadata with its reason (devtools/package.py). Offline: no Prisma Cloud download.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov: package $(CHECKOV_STAMP)
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --file dist/$(STAGE)/sam.json \
+		--framework cloudformation --skip-download --compact --quiet
+
 # Rewrite .chalice/policy-*.json from devtools/package.py's FUNCTIONS.
 policies: install
 	$(BIN)/python -m devtools.package --write-policies
@@ -67,5 +93,5 @@ format: install
 	$(BIN)/ruff format
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist
+	rm -rf $(VENV) $(CHECKOV_VENV) chalicelib/docs_assets .pytest_cache .mypy_cache .ruff_cache .hypothesis dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

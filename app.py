@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import auth, http, logs, observability, streams
-from chalicelib.routes import comments, docs, movies, ratings, service, users
+from chalicelib.routes import comments, docs, movies, ratings, service, sessions, users
 
 logs.configure()
 observability.init_error_reporting()
@@ -13,6 +13,7 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(streams.bp)
 app.register_blueprint(service.bp)
 app.register_blueprint(users.bp)
+app.register_blueprint(sessions.bp)
 app.register_blueprint(movies.bp)
 app.register_blueprint(ratings.bp)
 app.register_blueprint(comments.bp)

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
     go_offline()
     # Imported once the environment is offline: these import the app.
-    from bench import coldstart, endpoints, hashing, report
+    from bench import coldstart, coldstart_child, endpoints, hashing, report
     from chalicelib import security
 
     output = sys.stdout
@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> None:
         endpoints.progress("scaling: 0 and 1,000 comments and ratings")
         scaled = endpoints.scaling(args.runs)
         endpoints.progress("cold starts")
-        token, _ = security.issue_access_token(4242)
+        token, _ = security.issue_access_token(
+            coldstart_child.BENCH_USER_ID, coldstart_child.BENCH_SESSION_ID
+        )
         starts = [
             coldstart.cold_start(target, token, args.cold_runs) for target in coldstart.TARGETS
         ]

@@ -18,6 +18,7 @@ from chalicelib.storage.engine import ID_EPOCH_MS, ID_RANDOM_BITS
 from chalicelib.storage.table import (
     CommentItem,
     CommentRefItem,
+    CounterShardItem,
     MovieItem,
     RatingItem,
     TableItem,
@@ -84,9 +85,10 @@ def add_ratings(movie_id: int, count: int) -> None:
                     rating=value,
                     created_at=at,
                     updated_at=at,
-                    lsi1sk=RatingItem.order_key(user_id, at),
                 )
             )
+    shard = CounterShardItem(*CounterShardItem.key(movie_id, 0))
+    shard.update([CounterShardItem.rating_count.add(count), CounterShardItem.rating_sum.add(total)])
     movie = MovieItem(*MovieItem.key(movie_id))
     movie.update([MovieItem.rating_count.add(count), MovieItem.rating_sum.add(total)])
 
@@ -98,3 +100,5 @@ def add_movies(owner_id: int, count: int) -> None:
             movie = MovieItem.new(movie_id, owner_id, **MOVIE)
             movie.created_at = movie.updated_at = at
             batch.save(movie)
+            for shard in CounterShardItem.all_new(movie_id):
+                batch.save(shard)

@@ -31,6 +31,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,15 @@ from bench.model import (
 from bench.scenarios import CATALOGUE, MOVIE, Call, User, World
 from bench.streams import StreamMapping, StreamTap, deliver, stream_mapping
 from chalicelib import security
+from chalicelib.storage import session_check, sessions
+from chalicelib.storage.table import SessionItem
 
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 RATIO_LIMIT = 1.5
 RATING_KINDS = ("first", "re-rate", "delete")
 CONSUMER = "stream consumer"
+RATER_SESSION = timedelta(hours=2)
+RATER_REFRESH_HASH = "0" * 64  # no refresh token: raters never refresh
 
 
 @dataclass(frozen=True)
@@ -147,22 +152,39 @@ class Rig:
         self._raters = 0
 
     def raters(self, count: int) -> list[User]:
-        """``count`` users with tokens and no profile: rating needs only a valid token."""
+        """``count`` users with a live session each and no profile.
+
+        Rating needs a valid token whose session the authorizer finds live,
+        not a profile: each rater's session item is stored directly (no
+        signup, no password hashed), and its token issued for it.
+        """
 
         found = []
         for _ in range(count):
             self._raters += 1
             user_id = 10**14 + self._raters
-            token, _ = security.issue_access_token(user_id)
+            session_id = sessions.new_session_id()
+            SessionItem.new(
+                user_id,
+                session_id,
+                refresh_hash=RATER_REFRESH_HASH,
+                user_agent="bench.scale",
+                lifetime=RATER_SESSION,
+            ).save()
+            token, _ = security.issue_access_token(user_id, session_id)
             found.append(User(user_id, f"rater{user_id}", token))
         return found
 
     def record(self, kind: str, call: Call, status: int, ids: Mapping[str, int]) -> Sample:
+        """Send ``call``: its sample, with the authorizer's session check charged too."""
 
+        checks = session_check.client().meta.events  # the authorizer's own client
         self.recorder.attach(self.events)
+        self.recorder.attach(checks)
         try:
             response = call.send(self.world.client)
         finally:
+            self.recorder.detach(checks)
             self.recorder.detach(self.events)
         cost = self.recorder.take()
         if response.status_code != status:
@@ -212,11 +234,12 @@ def new_movie(rig: Rig, owner: User | None = None) -> tuple[int, int]:
 def reads(rig: Rig) -> list[Sample]:
     """The read mix's requests, on a movie whose pages are full."""
 
-    movie_id, owner_id = new_movie(rig)
+    owner = rig.raters(1)[0]
+    movie_id, owner_id = new_movie(rig, owner)
     for rater in rig.raters(12):
         rig.world.rate(movie_id, rater, 7)
         rig.world.comment(movie_id, rater)
-    owner_token = _token(owner_id)
+    owner_token = owner.token
     for _ in range(11):
         rig.world.request(Call("POST", "/movies", _movie(), owner_token), 201)
     ids = {"movie": movie_id, "owner": owner_id}
@@ -229,11 +252,6 @@ def reads(rig: Rig) -> list[Sample]:
         "ratings page": Call("GET", f"/movies/{movie_id}/ratings?limit=10"),
     }
     return [rig.record(kind, call, 200, ids) for kind, call in requests.items()]
-
-
-def _token(user_id: int) -> str:
-
-    return security.issue_access_token(user_id)[0]
 
 
 def _movie() -> dict[str, str]:

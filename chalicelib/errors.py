@@ -38,6 +38,10 @@ class InvalidCredentials(NotAuthenticated):
     default_detail = "Incorrect username or password"
 
 
+class InvalidRefreshToken(NotAuthenticated):
+    default_detail = "Invalid refresh token"
+
+
 class Forbidden(ApiError):
     status_code = 403
     default_detail = "Forbidden"
@@ -62,6 +66,10 @@ class RatingNotFound(NotFound):
 
 class UserNotFound(NotFound):
     default_detail = "User not found"
+
+
+class SessionNotFound(NotFound):
+    default_detail = "Session not found"
 
 
 class MethodNotAllowed(ApiError):

@@ -43,7 +43,7 @@ access_log = logging.getLogger("movies.access")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 View = Callable[..., Response]
 
-SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "refresh_token"})
 REDACTED = "********"
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**53 - 1

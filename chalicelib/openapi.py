@@ -13,14 +13,22 @@ validation mode, response models in serialization mode, all under
 str}`` and FastAPI's ``HTTPValidationError``. Authentication is FastAPI's
 ``OAuth2PasswordBearer`` scheme, so Swagger UI's "Authorize" dialog logs in
 through ``POST /login`` with the password form.
+
+A body a route takes in more than one content type (login: the OAuth2 form
+or JSON) gets one schema per content type, ``<Model>Form`` and
+``<Model>Json``. They hold the same fields, but generators build one
+request class per schema and choose the encoding by class: with one shared
+schema, openapi-python-client's client sent the form and the JSON at once.
+Schemas that no operation reaches are left out.
 """
 
 from __future__ import annotations
 
 import http
 import json
+import re
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -110,6 +118,12 @@ VALIDATION_ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 _JSON = "application/json"
+# The name suffix of a request body's schema per content type, where a route takes several.
+CONTENT_TYPE_SUFFIXES = {
+    _JSON: "Json",
+    "application/x-www-form-urlencoded": "Form",
+    "multipart/form-data": "Multipart",
+}
 
 
 class UndocumentedRoute(RuntimeError):
@@ -130,21 +144,30 @@ def build(app: Chalice, prefix: str = "") -> dict[str, Any]:
     """The OpenAPI document for every route of ``app``."""
     operations = list(_operations(app))
     definitions, refs = _schemas(op for _, _, op in operations)
+    copies, body_refs = _per_content_type((op for _, _, op in operations), definitions, refs)
+    definitions.update(copies)
     paths: dict[str, dict[str, Any]] = {}
     for path, method, operation in operations:
-        paths.setdefault(path, {})[method.lower()] = _operation(operation, method, refs)
+        paths.setdefault(path, {})[method.lower()] = _operation(operation, method, refs, body_refs)
+    schemas = _reachable({**definitions, **VALIDATION_ERROR_SCHEMAS}, paths)
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
         "info": {"title": TITLE, "version": API_VERSION, "description": DESCRIPTION},
         "tags": [{"name": name, "description": text} for name, text in TAG_DESCRIPTIONS.items()],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": dict(sorted({**definitions, **VALIDATION_ERROR_SCHEMAS}.items())),
+            "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
                 SECURITY_SCHEME: {
                     "type": "oauth2",
                     "description": "The password form posted to `/login`; then a Bearer token.",
-                    "flows": {"password": {"tokenUrl": f"{prefix}/login", "scopes": {}}},
+                    "flows": {
+                        "password": {
+                            "tokenUrl": f"{prefix}/login",
+                            "refreshUrl": f"{prefix}/token/refresh",
+                            "scopes": {},
+                        }
+                    },
                 }
             },
             "headers": HEADERS,
@@ -167,6 +190,8 @@ def _operations(app: Chalice) -> Iterable[tuple[str, str, Operation]]:
 # ---------------------------------------------------------------- schemas
 
 ModelKey = tuple[type[BaseModel], JsonSchemaMode]
+BodyKey = tuple[Callable[..., Any], str]
+"""An operation's view and one content type its body is sent in."""
 
 
 def _schemas(
@@ -183,6 +208,60 @@ def _schemas(
                 keys[(model, "serialization")] = None
     refs, top = models_json_schema(list(keys), ref_template=REF)
     return top.get("$defs", {}), {key: refs[key] for key in keys}
+
+
+def _per_content_type(
+    operations: Iterable[Operation],
+    definitions: dict[str, Any],
+    refs: dict[ModelKey, dict[str, Any]],
+) -> tuple[dict[str, Any], dict[BodyKey, dict[str, Any]]]:
+    """The request body schema of every (model, content type) the operations take.
+
+    A body taken in one content type is its model's schema; one taken in
+    several gets a copy per content type. Returns the copies and the refs.
+    """
+    copies: dict[str, Any] = {}
+    body_refs: dict[BodyKey, dict[str, Any]] = {}
+    for operation in operations:
+        if operation.body is None:
+            continue
+        ref = refs[(operation.body, "validation")]
+        for media in operation.content_types:
+            body_refs[(operation.view, media)] = ref
+        if len(operation.content_types) < 2:
+            continue
+        name = ref["$ref"].rsplit("/", 1)[1]
+        for media in operation.content_types:
+            copy = name + _suffix(media)
+            copies[copy] = {**definitions[name], "title": copy}
+            body_refs[(operation.view, media)] = {"$ref": REF.format(model=copy)}
+    return copies, body_refs
+
+
+def _suffix(media_type: str) -> str:
+    known = CONTENT_TYPE_SUFFIXES.get(media_type)
+    if known:
+        return known
+    subtype = media_type.rsplit("/", 1)[-1]
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", subtype) if part)
+
+
+def _reachable(schemas: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]:
+    """The schemas that the paths refer to, directly or through other schemas."""
+    found: set[str] = set()
+    pending = _refs_in(paths)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending |= _refs_in(schemas[name])
+    return {name: schema for name, schema in schemas.items() if name in found}
+
+
+def _refs_in(value: Any) -> set[str]:
+    prefix = REF.format(model="")
+    text = json.dumps(value)
+    return set(re.findall(rf'"\$ref": "{re.escape(prefix)}([^"]+)"', text))
 
 
 def _model_of(body: Any) -> type[BaseModel] | None:
@@ -209,7 +288,10 @@ def _body_schema(body: Any, refs: dict[ModelKey, dict[str, Any]]) -> dict[str, A
 
 
 def _operation(
-    operation: Operation, method: str, refs: dict[ModelKey, dict[str, Any]]
+    operation: Operation,
+    method: str,
+    refs: dict[ModelKey, dict[str, Any]],
+    body_refs: dict[BodyKey, dict[str, Any]],
 ) -> dict[str, Any]:
     name = operation.view.__name__
     result: dict[str, Any] = {
@@ -223,10 +305,12 @@ def _operation(
     if parameters:
         result["parameters"] = parameters
     if operation.body is not None:
-        schema = refs[(operation.body, "validation")]
         result["requestBody"] = {
             "required": True,
-            "content": {media: {"schema": schema} for media in operation.content_types},
+            "content": {
+                media: {"schema": body_refs[(operation.view, media)]}
+                for media in operation.content_types
+            },
         }
     responses = {
         str(status): _success(status, reply, refs) for status, reply in operation.responses.items()

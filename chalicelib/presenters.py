@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from chalicelib.accounts import Tokens
 from chalicelib.schemas.comments import CommentPublic
 from chalicelib.schemas.movies import MoviePublic
 from chalicelib.schemas.ratings import RatingPublic
-from chalicelib.schemas.users import UserPublic
+from chalicelib.schemas.sessions import SessionPublic
+from chalicelib.schemas.users import Token, UserPublic
 from chalicelib.storage.comments import CommentNode
-from chalicelib.storage.table import CommentItem, MovieItem, RatingItem, UserItem
+from chalicelib.storage.ratings import Counters
+from chalicelib.storage.table import CommentItem, MovieItem, RatingItem, SessionItem, UserItem
 
 TOMBSTONE_TEXT = "[deleted]"
 
@@ -32,15 +35,24 @@ def public_user(user: UserItem) -> UserPublic:
     )
 
 
-def public_movie(movie: MovieItem) -> MoviePublic:
+def public_movie(movie: MovieItem, counters: Counters | None = None) -> MoviePublic:
+    """The movie with ``counters`` (exact, from its shards) or else the item's copy of them.
+
+    The copy is the stream consumer's and may trail the shards by the
+    batching window; list items show it, the detail shows the exact ones.
+    """
+    if counters is not None:
+        average, count = counters.average_rating(), counters.rating_count
+    else:
+        average, count = movie.average_rating(), movie.rating_count or 0
     return MoviePublic(
         id=movie.id,
         title=movie.title,
         description=movie.description,
         release_date=release_date(movie),
         user_id=movie.user_id,
-        average_rating=movie.average_rating(),
-        rating_count=movie.rating_count or 0,
+        average_rating=average,
+        rating_count=count,
         created_at=movie.created_at,
         updated_at=movie.updated_at,
     )
@@ -80,3 +92,22 @@ def public_comment(
 
 def public_thread(node: CommentNode) -> CommentPublic:
     return public_comment(node.comment, [public_thread(reply) for reply in node.replies])
+
+
+def public_session(session: SessionItem, current_session_id: int) -> SessionPublic:
+    return SessionPublic(
+        id=session.id,
+        created_at=session.created_at,
+        last_used_at=session.last_used_at,
+        user_agent=session.user_agent,
+        current=session.id == current_session_id,
+    )
+
+
+def public_tokens(tokens: Tokens) -> Token:
+    return Token(
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+        refresh_expires_in=tokens.refresh_expires_in,
+    )

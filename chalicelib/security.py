@@ -1,4 +1,4 @@
-"""Password hashing and access tokens.
+"""Password hashing, access tokens and refresh tokens.
 
 Passwords: argon2id through passlib (the maintained ``libpass`` fork) at
 OWASP's minimum (19 MiB, t=2, p=1), 20-30 ms here; see
@@ -7,14 +7,33 @@ which only checks tokens, never pays for it.
 
 Tokens: HS256 JWTs from pyjwt. The algorithm list is fixed (never read from
 the token), and ``exp``, ``iat``, ``sub``, ``iss`` and ``aud`` are required
-and checked. ``sub`` is the user's stable id, so a rename keeps the session.
+and checked. ``sub`` is the user's stable id, so a rename keeps the session;
+``sid`` names the session (one login) the token belongs to, which the
+authorizer checks is still live.
+
+Refresh tokens are opaque: ``<user id>.<session id>.<secret>.<tag>``. The
+secret is 32 random bytes (``secrets.token_urlsafe``) for a session's first
+token, and for each next one ``HMAC(key, previous token)``: 32 bytes nobody
+can predict without the key, and which the server can compute again from the
+previous token, so a client whose answer was lost gets the *same* new token
+when it presents the old one within the grace period (``chalicelib.accounts``),
+while the table holds only hashes. The tag is an HMAC of the rest: a token
+the server never issued is refused before any DynamoDB call, and a token it
+did issue that is no longer the session's current one is known to be a used
+(stolen or replayed) token, which ends the session. Tokens are stored as
+SHA-256 hashes: they carry 256 bits of entropy, so nobody can search the hash
+space for them, and a slow password hash would only cost time on every
+refresh.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import secrets
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +46,11 @@ if TYPE_CHECKING:
 
 ALGORITHM = "HS256"
 LOCAL_DEVELOPMENT_KEY = "local-development-only-key-not-for-deployment"
-REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "iss", "aud"]
+REFRESH_SECRET_BYTES = 32
+REFRESH_TAG_BYTES = 16
+MAX_REFRESH_TOKEN_CHARS = 256
+MAX_ID_DIGITS = 16
 
 
 class InvalidToken(Exception):
@@ -98,13 +121,16 @@ def _read_ssm_secure_string(name: str) -> str:
     return str(response["Parameter"]["Value"])
 
 
-def issue_access_token(user_id: int, *, now: float | None = None) -> tuple[str, int]:
-    """A signed token for ``user_id`` and its lifetime in seconds."""
+def issue_access_token(
+    user_id: int, session_id: int, *, now: float | None = None
+) -> tuple[str, int]:
+    """A signed token for ``user_id`` in session ``session_id``, and its lifetime in seconds."""
     settings = get_settings()
     issued_at = int(time.time() if now is None else now)
     ttl = settings.access_token_ttl_seconds
     claims = {
         "sub": str(user_id),
+        "sid": str(session_id),
         "iat": issued_at,
         "exp": issued_at + ttl,
         "iss": settings.jwt_issuer,
@@ -127,10 +153,78 @@ def decode_access_token(token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(type(exc).__name__) from None
-    subject = claims["sub"]
-    if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()):
+    if not _is_id(claims["sub"]):
         raise InvalidToken("InvalidSubject")
+    if not _is_id(claims["sid"]):
+        raise InvalidToken("InvalidSession")
     return claims
+
+
+def _is_id(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and 0 < len(value) <= MAX_ID_DIGITS
+        and int(value) > 0
+    )
+
+
+# ---------------------------------------------------------------- refresh tokens
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """A refresh token the server issued: whose, which session, and the token itself."""
+
+    user_id: int
+    session_id: int
+    token: str
+
+    @property
+    def hash(self) -> str:
+        return refresh_token_hash(self.token)
+
+
+def new_refresh_token(user_id: int, session_id: int) -> RefreshToken:
+    """The first refresh token of a session: 32 random bytes, tagged."""
+    return _tagged(user_id, session_id, secrets.token_urlsafe(REFRESH_SECRET_BYTES))
+
+
+def next_refresh_token(previous: RefreshToken) -> RefreshToken:
+    """The token that replaces ``previous``: the same every time it is asked for."""
+    secret = _b64(sign(previous.token.encode(), "refresh-token-next"))
+    return _tagged(previous.user_id, previous.session_id, secret)
+
+
+def parse_refresh_token(token: str) -> RefreshToken | None:
+    """The token, if the server issued it (its tag checks); ``None`` for anything else."""
+    if len(token) > MAX_REFRESH_TOKEN_CHARS or not token.isascii():
+        return None
+    parts = token.split(".")
+    if len(parts) != 4 or not (_is_id(parts[0]) and _is_id(parts[1])):
+        return None
+    body, tag = token.rsplit(".", 1)
+    if not hmac.compare_digest(tag, _tag(body)):
+        return None
+    return RefreshToken(int(parts[0]), int(parts[1]), token)
+
+
+def refresh_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _tagged(user_id: int, session_id: int, secret: str) -> RefreshToken:
+    body = f"{user_id}.{session_id}.{secret}"
+    return RefreshToken(user_id, session_id, f"{body}.{_tag(body)}")
+
+
+def _tag(body: str) -> str:
+    return _b64(sign(body.encode(), "refresh-token")[:REFRESH_TAG_BYTES])
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 # ---------------------------------------------------------------- signing

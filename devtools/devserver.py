@@ -6,7 +6,9 @@ Unless ``AWS_ENDPOINT_URL_DYNAMODB`` points somewhere already, an embedded
 moto server is started and the app pointed at it (with dummy credentials, so
 nothing can reach real AWS). The stage's table is created if missing. The app
 is then loaded and its routes validated as ``chalice local`` does, and served
-through ``ContractGateway``.
+through ``ContractGateway``. The table's stream feeds the app's stream handler
+from a background thread (``devtools.stream_runner``), batched and filtered
+as Lambda's event source mapping would, with a one-second window.
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
+import boto3
+from chalice.app import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.deploy.validate import validate_routes
 from chalice.local import LocalDevServer, ThreadedHTTPServer
 
 from devtools.dynamodb import ensure_table, start_moto_server
 from devtools.gateway import PROJECT_DIR, ContractRequestHandler, thread_local_requests
+from devtools.stream_runner import StreamRunner, table_stream_arn
+
+STREAM_FUNCTION = "table_stream"
 
 
 class DevHTTPServer(ThreadedHTTPServer):
@@ -63,6 +71,18 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def stream_runner(app: Chalice, endpoint: str, table: str, region: str) -> StreamRunner:
+    """The table's stream into the app's stream handler, through the same endpoint."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=region)
+    handler = app.handler_map[STREAM_FUNCTION]
+
+    def invoke(event: dict[str, Any]) -> Any:
+        return handler(event, None)
+
+    return StreamRunner(streams, table_stream_arn(dynamodb, table), invoke)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
@@ -93,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
         app = thread_local_requests(config.chalice_app)
         validate_routes(app.routes)
+        _, stop_stream = stream_runner(app, endpoint, table, region or DEFAULT_REGION).start()
         server = LocalDevServer(
             app,
             config,
@@ -108,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  API:      {url}")
         print(f"  Docs:     {url}/docs")
         print(f"  ReDoc:    {url}/redoc")
-        print(f"  DynamoDB: {endpoint} ({engine}), table {table!r}")
+        print(f"  DynamoDB: {endpoint} ({engine}), table {table!r}, its stream polled")
         print("Press Ctrl-C to stop.", flush=True)
         try:
             server.server.serve_forever()
         finally:
+            stop_stream.set()
             server.server.server_close()
     except KeyboardInterrupt:
         print("\nStopped.")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import boto3
+import moto.dynamodb.models
+from moto.dynamodb.models.table import Table
 from moto.server import (  # type: ignore[attr-defined]  # not in moto's __all__
     DomainDispatcherApplication,
     create_backend_app,
@@ -50,6 +53,50 @@ class EmbeddedDynamoDB:
         self._server.server_close()
 
 
+class _CopyOncePerTable:
+    """Stands in for the ``copy`` module inside moto's DynamoDB backend during a transaction.
+
+    moto keeps a deep copy of a table to roll a failed transaction back, but
+    makes one per *action*, not per table: a movie's create (the movie and
+    its 32 counter shards) would copy the whole table 33 times. The first
+    copy of each table is the state before the transaction all the same, so
+    this hands that one out again.
+    """
+
+    def __init__(self) -> None:
+        self.copies: dict[int, Any] = {}
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if isinstance(value, Table):
+            if id(value) not in self.copies:
+                self.copies[id(value)] = copy.deepcopy(value)
+            return self.copies[id(value)]
+        return copy.deepcopy(value, memo)
+
+
+def copy_each_table_once_per_transaction() -> None:
+    """Make moto's ``TransactWriteItems`` copy each table once (see ``_CopyOncePerTable``).
+
+    Idempotent. Requests must be applied one at a time, as the embedded
+    engine and the tests do anyway. ``tests/test_stream_runner.py`` pins the
+    moto behaviour this relies on.
+    """
+    backend = moto.dynamodb.models.DynamoDBBackend
+    original = backend.transact_write_items
+    if getattr(original, "copies_once", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        setattr(moto.dynamodb.models, "copy", _CopyOncePerTable())  # noqa: B010
+        try:
+            original(self, transact_items)
+        finally:
+            setattr(moto.dynamodb.models, "copy", copy)  # noqa: B010
+
+    transact_write_items.copies_once = True  # type: ignore[attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def _one_request_at_a_time(app: WSGIApp) -> WSGIApp:
     lock = threading.Lock()
 
@@ -65,6 +112,7 @@ def start_moto_server(host: str = "127.0.0.1", port: int = 0) -> tuple[EmbeddedD
 
     ``port=0`` lets the OS pick a free port.
     """
+    copy_each_table_once_per_transaction()
     server = EmbeddedDynamoDB(host, port).start()
     return server, server.endpoint_url
 

@@ -36,11 +36,14 @@ from chalice.test import Client
 from app import app
 from chalicelib import security
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine
+from chalicelib.storage import engine, session_check
 from chalicelib.storage.table import table_definition, ttl_attribute_name
+from devtools.dynamodb import copy_each_table_once_per_transaction
 from devtools.gateway import ContractClient
+from devtools.stream_runner import StreamRunner, table_stream_arn
 
 PASSWORD = "correct horse battery"
+copy_each_table_once_per_transaction()  # moto copied a table per transaction action
 
 
 @pytest.fixture(autouse=True)
@@ -84,18 +87,30 @@ def make_requests_atomic() -> None:
     the app's own code still interleaves freely between requests, which is
     where read-then-write races live.
     """
-    lock = threading.RLock()
+    hold_the_lock(engine.connection().client)
+    authorizer_client_holds_the_lock()
 
+
+REQUEST_LOCK = threading.RLock()
+
+
+def hold_the_lock(client: Any) -> None:
     def acquire(**_: Any) -> None:
-        lock.acquire()
+        REQUEST_LOCK.acquire()
 
     def release(**_: Any) -> None:
-        lock.release()
+        REQUEST_LOCK.release()
 
-    events = engine.connection().client.meta.events
+    events = client.meta.events
     events.register("before-call.dynamodb", acquire)
     events.register("after-call.dynamodb", release)
     events.register("after-call-error.dynamodb", release)
+
+
+@lru_cache(maxsize=1)
+def authorizer_client_holds_the_lock() -> None:
+    """The authorizer's own client (built once per process) takes the same lock."""
+    hold_the_lock(session_check.client())
 
 
 @dataclass
@@ -154,6 +169,27 @@ def plain_api() -> Iterator[Api]:
         yield Api(client)
 
 
+# botocore 1.44 defaults to account-based stream endpoints, which moto in-process does not route.
+STREAMS_ENDPOINT = "https://streams.dynamodb.us-east-1.amazonaws.com"
+
+
+@pytest.fixture
+def stream(api: Api) -> StreamRunner:
+    """The table's stream into the app's stream handler, as Lambda's event source mapping.
+
+    Nothing runs in the background: ``stream.drain()`` delivers every
+    record there is now, in batches, with the mapping's filter and retries,
+    and ``stream.redeliver(batch)`` hands a batch over again.
+    """
+    streams = boto3.client("dynamodbstreams", endpoint_url=STREAMS_ENDPOINT)
+    arn = table_stream_arn(dynamodb_client(), get_settings().table_name)
+
+    def handler(event: dict[str, Any]) -> Any:
+        return api.client.lambda_.invoke("table_stream", event).payload
+
+    return StreamRunner(streams, arn, handler)
+
+
 def user_payload(name: str, **overrides: Any) -> dict[str, Any]:
     payload = {
         "username": name,
@@ -200,13 +236,18 @@ def bob(make_user: Callable[[str], User]) -> User:
 
 
 class CallCounter:
-    """Counts DynamoDB API calls by operation, from a botocore event hook."""
+    """Counts DynamoDB API calls by operation, and the items Queries read, from botocore hooks."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self.items_read = 0
 
     def __call__(self, model: Any, **_: Any) -> None:
         self.calls[model.name] += 1
+
+    def answered(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        if model.name == "Query":
+            self.items_read += int(parsed.get("ScannedCount", 0))
 
     @property
     def total(self) -> int:
@@ -214,6 +255,7 @@ class CallCounter:
 
     def reset(self) -> None:
         self.calls.clear()
+        self.items_read = 0
 
 
 @pytest.fixture
@@ -221,5 +263,7 @@ def dynamodb_calls() -> Iterator[CallCounter]:
     counter = CallCounter()
     events = engine.connection().client.meta.events
     events.register("before-call.dynamodb", counter)
+    events.register("after-call.dynamodb", counter.answered)
     yield counter
+    events.unregister("after-call.dynamodb", counter.answered)
     events.unregister("before-call.dynamodb", counter)

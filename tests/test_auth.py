@@ -28,6 +28,7 @@ def claims(user: User, **overrides: Any) -> dict[str, Any]:
     settings = get_settings()
     base = {
         "sub": str(user.id),
+        "sid": session_of(user),
         "iat": now,
         "exp": now + 600,
         "iss": settings.jwt_issuer,
@@ -35,6 +36,13 @@ def claims(user: User, **overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
+
+
+def session_of(user: User) -> str:
+    """The session id of the user's real login (any made-up one for a user who has none)."""
+    if not user.token:
+        return "1"
+    return str(jwt.decode(user.token, options={"verify_signature": False})["sid"])
 
 
 def signed(payload: dict[str, Any], key: str | None = None, algorithm: str = "HS256") -> str:
@@ -80,6 +88,9 @@ def test_no_token_is_401(api: Api) -> None:
         lambda user: "Bearer " + signed(claims(user, iat=None)),
         lambda user: "Bearer " + signed(claims(user, sub=None)),
         lambda user: "Bearer " + signed(claims(user, sub="alice")),
+        lambda user: "Bearer " + signed(claims(user, sid=None)),
+        lambda user: "Bearer " + signed(claims(user, sid="first")),
+        lambda user: "Bearer " + signed(claims(user, sid="12345")),
         lambda user: "Bearer " + signed(claims(user, iss="someone-else")),
         lambda user: "Bearer " + signed(claims(user, aud="another-api")),
         lambda user: "Bearer " + signed(claims(user), algorithm="HS512"),
@@ -98,6 +109,9 @@ def test_no_token_is_401(api: Api) -> None:
         "no-iat",
         "no-sub",
         "non-numeric-sub",
+        "no-sid",
+        "non-numeric-sid",
+        "a-session-that-does-not-exist",
         "wrong-issuer",
         "wrong-audience",
         "other-hmac-algorithm",
@@ -141,7 +155,7 @@ def test_renaming_keeps_the_token_valid(api: Api, alice: User) -> None:
 
 def test_the_token_carries_the_required_claims(alice: User) -> None:
     decoded = jwt.decode(alice.token, options={"verify_signature": False})
-    assert set(decoded) == {"sub", "iat", "exp", "iss", "aud"}
+    assert set(decoded) == {"sub", "sid", "iat", "exp", "iss", "aud"}
     assert decoded["sub"] == str(alice.id)
     assert jwt.get_unverified_header(alice.token)["alg"] == "HS256"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from bench import budgets
 from bench.calls import CallLog
 from bench.scenarios import (
     CATALOGUE,
+    CHECK_TOKEN,
     Scenario,
     World,
     app_routes,
@@ -28,7 +30,7 @@ from bench.scenarios import (
     routes_without_budget,
 )
 from chalicelib import auth
-from chalicelib.storage import engine
+from chalicelib.storage import engine, session_check
 from tests.conftest import Api, User
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -39,7 +41,8 @@ def call_log() -> Iterator[CallLog]:
     log = CallLog()
     events = engine.connection().client.meta.events
     log.attach(events)
-    yield log
+    with log.watch(engine._pool):  # the pool the app sends calls at once through
+        yield log
     log.detach(events)
 
 
@@ -76,19 +79,33 @@ def test_each_endpoint_makes_exactly_the_calls_of_its_budget(
     assert call_log.round_trips == scenario.round_trips
 
 
-def test_checking_a_token_makes_no_dynamodb_call(alice: User, call_log: CallLog) -> None:
+def test_checking_a_token_makes_exactly_the_calls_of_its_budget(alice: User) -> None:
+    """The authorizer's own client: one consistent GetItem of the session, whatever the route."""
     event = {
         "type": "TOKEN",
         "authorizationToken": f"Bearer {alice.token}",
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef/api/GET/users/me",
     }
-    call_log.reset()
+    log = CallLog()
+    sent: list[dict[str, object]] = []
 
-    policy = auth.jwt_authorizer(event, {})
+    def record(params: dict[str, object], **_: object) -> None:
+        sent.append(params)
+
+    events = session_check.client().meta.events
+    log.attach(events)
+    events.register("provide-client-params.dynamodb.GetItem", record)
+    try:
+        policy = auth.jwt_authorizer(event, {})
+    finally:
+        log.detach(events)
+        events.unregister("provide-client-params.dynamodb.GetItem", record)
 
     assert policy["principalId"] == str(alice.id)
     assert policy["context"]["expires_at"] > time.time()
-    assert call_log.calls == {}
+    assert log.calls == dict(CHECK_TOKEN)
+    assert log.round_trips == sum(CHECK_TOKEN.values())
+    assert [params["ConsistentRead"] for params in sent] == [True]
 
 
 def test_the_readme_budget_table_is_the_one_generated_from_the_catalogue() -> None:
@@ -125,6 +142,18 @@ def test_calls_sent_at_once_from_other_threads_are_one_round_trip() -> None:
     log.reset()
     run_threads(query_twice)
     assert (log.calls, log.round_trips) == ({"Query": 2}, 2)  # one thread's calls, in turn
+
+
+def test_tasks_sent_at_once_are_one_round_trip_even_when_one_thread_runs_them() -> None:
+    log = CallLog()
+    with ThreadPoolExecutor(max_workers=1) as pool, log.watch(pool):
+        wait([pool.submit(log.record, "Query"), pool.submit(log.record, "Query")])
+    assert (log.calls, log.round_trips) == ({"Query": 2}, 1)
+
+    log.reset()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # unwatched: the thread is all it knows
+        wait([pool.submit(log.record, "Query"), pool.submit(log.record, "Query")])
+    assert (log.calls, log.round_trips) == ({"Query": 2}, 2)
 
 
 def run_threads(*targets: Callable[[], None]) -> None:

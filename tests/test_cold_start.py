@@ -3,7 +3,9 @@
 Each check runs in a new interpreter, since this one has imported everything
 already. The authorizer's function imports ``chalicelib.auth`` alone (its
 handler is ``chalicelib.auth.jwt_authorizer``), so that import must not drag
-in the table, the models or the password hashers; the API function hashes
+in the table, the models or the password hashers; its one GetItem (is the
+session live?) goes through a plain botocore client, loaded on the first
+check and built once per container; the API function hashes
 passwords only on signup, login and password changes, so it loads passlib and
 argon2 only then.
 """
@@ -18,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-NOT_FOR_THE_AUTHORIZER = ("pynamodb", "pydantic", "passlib", "argon2", "botocore")
+NOT_FOR_THE_AUTHORIZER = ("pynamodb", "pydantic", "passlib", "argon2")
+NOT_AT_THE_AUTHORIZER_IMPORT = (*NOT_FOR_THE_AUTHORIZER, "botocore")
 PASSWORD_HASHERS = ("passlib", "argon2")
 
 LOADED = """
@@ -47,17 +50,27 @@ def run_python(code: str) -> Any:
 
 
 def test_importing_the_authorizer_loads_no_storage_models_or_hashers() -> None:
-    code = f"import chalicelib.auth\nprint(json.dumps(loaded(*{NOT_FOR_THE_AUTHORIZER!r})))"
+    code = f"import chalicelib.auth\nprint(json.dumps(loaded(*{NOT_AT_THE_AUTHORIZER_IMPORT!r})))"
     assert run_python(code) == []
 
 
-def test_checking_a_token_loads_no_storage_models_or_hashers() -> None:
+def test_checking_a_token_loads_no_storage_models_or_hashers_and_builds_one_client() -> None:
+    """Two checks: botocore answers one GetItem each (stubbed), from one client."""
     code = f"""
+import time
+from botocore.stub import Stubber
 from chalicelib.security import issue_access_token
 from chalicelib.auth import jwt_authorizer
-token, _ = issue_access_token(42)
+from chalicelib.storage import session_check
+token, _ = issue_access_token(42, 7)
 event = {{"type": "TOKEN", "authorizationToken": "Bearer " + token, "methodArn": "arn"}}
-assert jwt_authorizer(event, None)["principalId"] == "42"
+live = {{"Item": {{"expires_at": {{"N": str(int(time.time()) + 60)}}}}}}
+with Stubber(session_check.client()) as stub:
+    stub.add_response("get_item", live)
+    stub.add_response("get_item", live)
+    principals = [jwt_authorizer(event, None)["principalId"] for _ in range(2)]
+assert principals == ["42", "42"], principals
+assert session_check.client.cache_info().misses == 1
 print(json.dumps(loaded(*{NOT_FOR_THE_AUTHORIZER!r})))
 """
     assert run_python(code) == []

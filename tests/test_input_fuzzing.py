@@ -137,6 +137,7 @@ VALID = {
     "LoginRequest": {"username": "alice", "password": PASSWORD},
     "UserUpdate": {"first_name": "Alison", "username": "alison"},
     "PasswordChange": {"current_password": PASSWORD, "new_password": "a new secret"},
+    "RefreshRequest": {"grant_type": "refresh_token", "refresh_token": "1.2.secret.tag"},
     "MovieCreate": {"title": "Fuzzy", "description": "Warm", "release_date": "2020-02-29"},
     "MovieUpdate": {"title": "Fuzzier", "description": None},
     "RatingCreate": {"rating": 7},

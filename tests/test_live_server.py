@@ -195,3 +195,31 @@ def test_seed_average_of_three_ratings(live: LiveApi) -> None:
         live.call("POST", f"/movies/{movie_id}/ratings/", {"rating": value}, token)
     average = live.call("GET", f"/movies/{movie_id}/ratings/average").body
     assert average == {"average_rating": 6.67, "rating_count": 3}
+
+
+# README, "The stream": under make run, list items catch up within a few seconds.
+LOCAL_FRESHNESS_SECONDS = 5.0
+
+
+def test_a_rating_reaches_the_movie_list_within_the_local_freshness_bound(
+    live: LiveApi, record_property: Any
+) -> None:
+    """The average is exact at once; the list's copy follows through the stream runner."""
+    _, owner = live.user("freshowner")
+    _, rater = live.user("freshrater")
+    movie_id = live.call("POST", "/movies", {"title": "Fresh"}, owner).body["id"]
+    assert live.call("POST", f"/movies/{movie_id}/ratings", {"rating": 8}, rater).status == 200
+    rated_at = time.monotonic()
+    average = live.call("GET", f"/movies/{movie_id}/ratings/average").body
+    assert average == {"average_rating": 8.0, "rating_count": 1}
+    deadline = rated_at + LOCAL_FRESHNESS_SECONDS
+    while True:
+        listed = live.call("GET", "/movies?limit=100").body["data"]
+        [movie] = [m for m in listed if m["id"] == movie_id]
+        if movie["rating_count"] == 1:
+            break
+        assert time.monotonic() < deadline, "the list did not catch up in time"
+        time.sleep(0.05)
+    elapsed = time.monotonic() - rated_at
+    record_property("list_freshness_seconds", round(elapsed, 2))
+    assert movie["average_rating"] == 8.0

@@ -2,86 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
 
-import boto3
-
-from chalicelib.settings import get_settings
 from chalicelib.storage.table import (
     CommentItem,
     CommentRefItem,
     MovieItem,
     RatingItem,
     TableItem,
-    utcnow,
 )
+from devtools.stream_runner import StreamRunner
 from tests.conftest import Api, CallCounter, User, body
 
 
 def add_children(movie_id: int, ids: range) -> None:
     """Ratings and comments (with refs) written straight into the table."""
-    now = utcnow()
     with TableItem.batch_write() as batch:
         for n in ids:
-            batch.save(
-                RatingItem(
-                    *RatingItem.key(movie_id, n),
-                    id=n,
-                    movie_id=movie_id,
-                    user_id=n,
-                    rating=5,
-                    created_at=now,
-                    updated_at=now,
-                    lsi1sk=RatingItem.order_key(n, now),
-                )
-            )
-            _, sk = CommentItem.path_key(movie_id, [], n)
-            batch.save(
-                CommentItem(
-                    *CommentItem.path_key(movie_id, [], n),
-                    id=n,
-                    movie_id=movie_id,
-                    user_id=n,
-                    comment_text="hello",
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            batch.save(
-                CommentRefItem(*CommentRefItem.key(n), movie_id=movie_id, comment_sk=sk, user_id=n)
-            )
-
-
-def stream_records() -> list[dict[str, Any]]:
-    """Every record moto's stream holds for the table, shaped as Lambda gets them."""
-    table = boto3.client("dynamodb").describe_table(TableName=get_settings().table_name)
-    stream_arn = table["Table"]["LatestStreamArn"]
-    # botocore now defaults to account-based stream endpoints, which moto does not route.
-    streams = boto3.client(
-        "dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com"
-    )
-    records: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        for record in streams.get_records(ShardIterator=iterator)["Records"]:
-            created = record["dynamodb"].get("ApproximateCreationDateTime")
-            record["dynamodb"]["ApproximateCreationDateTime"] = (
-                created.timestamp() if created else 0
-            )
-            record.setdefault("eventSourceARN", stream_arn)
-            records.append(record)
-    return records
+            batch.save(RatingItem.new(movie_id, n, 5, n))
+            comment = CommentItem.new(movie_id, [], n, n, "hello")
+            batch.save(comment)
+            batch.save(CommentRefItem.new(comment))
 
 
 def remaining(movie_id: int) -> list[TableItem]:
-    partition = MovieItem.key(movie_id)[0]
+    partition = MovieItem.partition(movie_id)
     return list(TableItem.query(partition, consistent_read=True))
 
 
 def test_deleting_a_movie_leaves_no_orphans_once_the_stream_runs(
-    api: Api, alice: User, dynamodb_calls: CallCounter
+    api: Api, alice: User, dynamodb_calls: CallCounter, stream: StreamRunner
 ) -> None:
     movie = body(api.post("/movies", {"title": "Doomed"}, token=alice.token))
     keeper = body(api.post("/movies", {"title": "Keeper"}, token=alice.token))
@@ -90,21 +40,43 @@ def test_deleting_a_movie_leaves_no_orphans_once_the_stream_runs(
 
     dynamodb_calls.reset()
     assert api.delete(f"/movies/{movie['id']}", token=alice.token).status_code == 204
-    assert dynamodb_calls.total == 1  # one DeleteItem, whatever the movie had
+    # One transaction (the movie and its counter shards), whatever the movie had.
+    assert dynamodb_calls.calls == Counter({"TransactWriteItems": 1})
 
     assert api.get(f"/movies/{movie['id']}").status_code == 404
-    result = api.client.lambda_.invoke("table_stream", {"Records": stream_records()})
-    assert result.payload is None
+    assert len(remaining(movie["id"])) == 60  # until the stream runs: unseen, but there
+    stream.drain()
 
     assert remaining(movie["id"]) == []
     refs = [CommentRefItem.key(n) for n in [*range(1, 31), 100, 101]]
     assert [ref for ref in refs if TableItem.count(ref[0])] == refs[-2:]  # the keeper's
-    assert len(remaining(keeper["id"])) == 1 + 2 + 2  # the other movie is untouched
+    assert len(remaining(keeper["id"])) == 1 + 32 + 2 + 2  # the other movie is untouched
 
 
-def test_the_stream_handler_ignores_everything_but_removed_movies(api: Api, alice: User) -> None:
+def test_the_cleanup_gets_only_the_records_it_acts_on_and_one_batch_is_enough(
+    api: Api, alice: User, stream: StreamRunner
+) -> None:
     movie = body(api.post("/movies", {"title": "Stays"}, token=alice.token))
     add_children(movie["id"], range(1, 4))
     api.patch(f"/movies/{movie['id']}", {"title": "Still here"}, token=alice.token)
-    api.client.lambda_.invoke("table_stream", {"Records": stream_records()})
-    assert len(remaining(movie["id"])) == 1 + 3 + 3
+    assert stream.drain() == 0  # inserts and a movie's update: filtered out
+    assert len(remaining(movie["id"])) == 1 + 32 + 3 + 3
+    api.delete(f"/movies/{movie['id']}", token=alice.token)
+    assert stream.drain() == 1
+    [batch] = stream.delivered
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["sk"]["S"]) for r in batch] == [
+        ("REMOVE", MovieItem.SK)
+    ]
+    assert remaining(movie["id"]) == []
+
+
+def test_a_redelivered_removal_finds_nothing_more_to_delete(
+    api: Api, alice: User, stream: StreamRunner
+) -> None:
+    movie = body(api.post("/movies", {"title": "Twice"}, token=alice.token))
+    add_children(movie["id"], range(1, 6))
+    api.delete(f"/movies/{movie['id']}", token=alice.token)
+    stream.drain()
+    [batch] = stream.delivered
+    assert stream.redeliver(batch) == {"batchItemFailures": []}
+    assert remaining(movie["id"]) == []

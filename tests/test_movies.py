@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
-from tests.conftest import Api, User, body
+from chalicelib.storage import engine
+from chalicelib.storage.table import COUNTER_SHARDS, CounterShardItem, MovieItem, TableItem
+from tests.conftest import Api, CallCounter, User, body
 
 BAD_DATE = "date_from_datetime_parsing"
 MOVIE = {"title": "King of boys", "description": "Drama", "release_date": "2018-04-24"}
@@ -242,6 +245,85 @@ def test_list_movies_with_a_trailing_slash(api: Api, alice: User) -> None:
     response = api.get("/movies/")
     assert response.status_code == 200
     assert len(body(response)["data"]) == 1
+
+
+def scan_movies() -> list[MovieItem]:
+    return [item for item in TableItem.scan(consistent_read=True) if isinstance(item, MovieItem)]
+
+
+def test_the_all_movies_list_is_merged_from_its_shards_newest_first_on_every_page(
+    api: Api, alice: User, dynamodb_calls: CallCounter
+) -> None:
+    made = [create(api, alice, title=f"Movie {n}")["id"] for n in range(5)]
+    while len(made) < 9 or len(set(Counter(m.gsi1pk for m in scan_movies()))) < 2:
+        made.append(create(api, alice, title=f"Movie {len(made)}")["id"])  # ids are random
+    newest_first = list(reversed(made))
+    for limit in (1, 2, 4, 9, 10):
+        seen: list[int] = []
+        path = f"/movies?limit={limit}"
+        while path:
+            dynamodb_calls.reset()
+            data = body(api.get(path))
+            shown = len(data["data"])
+            assert (
+                dynamodb_calls.calls == Counter({"Query": 2})
+                or shown == 0
+                or (
+                    dynamodb_calls.calls == Counter({"Query": 1})  # the other shard had ended
+                )
+            )
+            assert dynamodb_calls.items_read <= 2 * shown + 2, (limit, shown)
+            seen += [m["id"] for m in data["data"]]
+            cursor = data["next_cursor"]
+            path = f"/movies?limit={limit}&cursor={cursor}" if cursor else ""
+        assert seen == newest_first, limit
+    for offset in range(len(made) + 1):
+        data = body(api.get(f"/movies?offset={offset}&limit=3"))
+        assert [m["id"] for m in data["data"]] == newest_first[offset : offset + 3]
+        if offset + 3 < len(made):
+            rest = body(api.get(f"/movies?limit=10&cursor={data['next_cursor']}"))["data"]
+            assert [m["id"] for m in rest] == newest_first[offset + 3 :]
+        else:
+            assert data["next_cursor"] is None
+
+
+def test_a_movie_is_created_and_deleted_with_its_counter_shards_in_one_call(
+    api: Api, alice: User, dynamodb_calls: CallCounter
+) -> None:
+    dynamodb_calls.reset()
+    movie = create(api, alice)
+    assert dynamodb_calls.calls == Counter({"TransactWriteItems": 1})
+    partition = MovieItem.partition(movie["id"])
+    stored = list(TableItem.query(partition, consistent_read=True))
+    shards = [item for item in stored if isinstance(item, CounterShardItem)]
+    assert [shard.sk for shard in shards] == [f"RATING#C#{n:02d}" for n in range(COUNTER_SHARDS)]
+    assert {(s.rating_count, s.rating_sum, s.changes) for s in shards} == {(0, 0, 0)}
+    dynamodb_calls.reset()
+    assert api.delete(f"/movies/{movie['id']}", token=alice.token).status_code == 204
+    assert dynamodb_calls.calls == Counter({"TransactWriteItems": 1})
+    assert list(TableItem.query(partition, consistent_read=True)) == []
+
+
+def test_the_seed_delete_answers_the_movie_as_it_was_when_deleted(api: Api, alice: User) -> None:
+    """An update between the delete's read and its write starts the delete again."""
+    movie = create(api, alice)
+    renamed: list[Any] = []
+
+    def rename_first(**_: Any) -> None:
+        if not renamed:
+            patch = api.patch(f"/movies/{movie['id']}", {"title": "Renamed"}, token=alice.token)
+            renamed.append(patch)
+
+    events = engine.connection().client.meta.events
+    events.register("before-call.dynamodb.TransactWriteItems", rename_first)
+    try:
+        response = api.delete(f"/movie_delete/{movie['id']}", token=alice.token)
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", rename_first)
+    assert renamed[0].status_code == 200
+    assert response.status_code == 200, response.body
+    assert body(response)["data"]["title"] == "Renamed"
+    assert list(TableItem.query(MovieItem.partition(movie["id"]), consistent_read=True)) == []
 
 
 def test_cursor_pages_see_every_movie_once_newest_first(api: Api, alice: User) -> None:

@@ -73,8 +73,12 @@ def test_the_declared_body_model_is_the_one_the_handler_parses(document: dict[st
             if declared.body is None:
                 assert request_body is None, (method, path)
                 continue
-            ref = request_body["content"]["application/json"]["schema"]["$ref"]
-            assert ref == f"#/components/schemas/{declared.body.__name__}"
+            content = request_body["content"]
+            assert set(content) == set(declared.content_types), (method, path)
+            for media, suffix in openapi.CONTENT_TYPE_SUFFIXES.items():
+                if media in content:
+                    name = declared.body.__name__ + (suffix if len(content) > 1 else "")
+                    assert content[media]["schema"] == {"$ref": f"#/components/schemas/{name}"}
 
 
 def test_login_takes_the_oauth2_form_and_json(document: dict[str, Any]) -> None:
@@ -84,6 +88,12 @@ def test_login_takes_the_oauth2_form_and_json(document: dict[str, Any]) -> None:
         "application/x-www-form-urlencoded",
     }
     assert set(login["responses"]) >= {"200", "401", "422", "429", "500"}
+    schemas = document["components"]["schemas"]
+    form, json_body = schemas["LoginRequestForm"], schemas["LoginRequestJson"]
+    assert (form["title"], json_body["title"]) == ("LoginRequestForm", "LoginRequestJson")
+    assert {**form, "title": None} == {**json_body, "title": None}
+    assert form["required"] == ["username", "password"]
+    assert "LoginRequest" not in schemas  # only the two copies are used
     assert "Retry-After" in login["responses"]["429"]["headers"]
     assert "security" not in login
 
@@ -95,7 +105,7 @@ def test_protected_operations_use_fastapis_oauth2_password_bearer(
     assert scheme == {
         "type": "oauth2",
         "description": scheme["description"],
-        "flows": {"password": {"tokenUrl": "/login", "scopes": {}}},
+        "flows": {"password": {"tokenUrl": "/login", "refreshUrl": "/token/refresh", "scopes": {}}},
     }
     me = operation(document, "GET", "/users/me")
     assert me["security"] == [{"OAuth2PasswordBearer": []}]
@@ -310,3 +320,54 @@ def test_links_lead_to_real_operations_and_fill_their_path_ids(document: dict[st
             assert field in schemas[ref]["properties"], (ref, field)
     created = operation(document, "POST", "/movies")["responses"]["201"]["links"]
     assert created["read_movie"]["parameters"] == {"movie_id": "$response.body#/id"}
+
+
+def test_any_body_taken_in_several_content_types_gets_a_schema_for_each() -> None:
+    """Generators make one request class per schema and pick the encoding by class."""
+    from chalice.app import Blueprint
+
+    from chalicelib.schemas.users import PasswordChange
+
+    other = Chalice(app_name="other")
+    bp = Blueprint(__name__)
+    media_types = ["application/x-www-form-urlencoded", "application/json", "text/x-yaml"]
+
+    @endpoint(
+        bp,
+        "/both",
+        methods=["POST"],
+        body=PasswordChange,
+        content_types=media_types,
+        responses={204: None},
+    )
+    def both(body: PasswordChange) -> Any:
+        raise AssertionError("not called")
+
+    @endpoint(bp, "/json", methods=["PUT"], body=PasswordChange, responses={204: None})
+    def json_only(body: PasswordChange) -> Any:
+        raise AssertionError("not called")
+
+    other.register_blueprint(bp)
+    document = openapi.build(other)
+    refs = {
+        media: content["schema"]["$ref"].rsplit("/", 1)[1]
+        for media, content in document["paths"]["/both"]["post"]["requestBody"]["content"].items()
+    }
+    assert refs == {
+        "application/x-www-form-urlencoded": "PasswordChangeForm",
+        "application/json": "PasswordChangeJson",
+        "text/x-yaml": "PasswordChangeXYaml",
+    }
+    json_only_body = document["paths"]["/json"]["put"]["requestBody"]["content"]
+    assert json_only_body == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/PasswordChange"}}
+    }
+    schemas = document["components"]["schemas"]
+    assert {**schemas["PasswordChangeForm"], "title": "PasswordChange"} == schemas["PasswordChange"]
+    validate(document)
+
+
+def test_every_schema_in_the_document_is_used(document: dict[str, Any]) -> None:
+    text = json.dumps(document)
+    for name in document["components"]["schemas"]:
+        assert f'"#/components/schemas/{name}"' in text, name

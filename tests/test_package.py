@@ -1,7 +1,9 @@
-"""The deploy template's additions and the IAM policies, checked from the code.
+"""The deploy template's additions, the IAM policies, and what the Lambda package holds.
 
-``chalice package`` itself is not run here (it builds a 20 MB zip); CI runs
-it and cfn-lint on both stages (``make lint-template``).
+The template tests check the merge template from the code; CI runs
+``chalice package`` and cfn-lint on both stages (``make lint-template``). The
+package tests build the real ``deployment.zip`` once (``chalice package``,
+then ``devtools.lambda_package.prune``) and run each function from it.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib import gateway
 from chalicelib.storage.table import table_definition, ttl_attribute_name
-from devtools import package
+from devtools import lambda_package, package
 
 STREAM_ARN = {"Fn::GetAtt": ["MoviesTable", "StreamArn"]}
 TABLE_INDEX_KEYS = (
@@ -24,7 +29,6 @@ TABLE_INDEX_KEYS = (
     "KeySchema",
     "AttributeDefinitions",
     "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
 )
 
 
@@ -170,17 +174,24 @@ def test_gateway_responses_carry_the_stage_cors_origin_only_when_set(
 # ---------------------------------------------------------------- functions
 
 
-def test_the_stream_handler_gets_only_movie_removals_from_the_table_stream(
+def test_the_table_has_no_local_secondary_index(stage: package.Stage) -> None:
+    """An LSI would pin each movie's item collection to one partition (and 10 GB)."""
+    assert "LocalSecondaryIndexes" not in table(stage)["Properties"]
+
+
+def test_the_stream_handler_gets_counter_changes_and_movie_removals_in_batches(
     stage: package.Stage,
 ) -> None:
     events = resources(stage)[package.TABLE_STREAM.resource]["Properties"]["Events"]
     source = events[package.STREAM_EVENT]["Properties"]
     assert source["Stream"] == STREAM_ARN
-    (only_filter,) = source["FilterCriteria"]["Filters"]
-    assert json.loads(only_filter["Pattern"]) == {
-        "eventName": ["REMOVE"],
-        "dynamodb": {"OldImage": {"kind": {"S": ["movie"]}}},
-    }
+    patterns = [json.loads(f["Pattern"]) for f in source["FilterCriteria"]["Filters"]]
+    assert patterns == [
+        {"eventName": ["MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RATING#C#"}]}}}},
+        {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["MOVIE"]}}}},
+    ]
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (source["BatchSize"], source["MaximumBatchingWindowInSeconds"]) == (1000, 20)
 
 
 def test_every_function_knows_the_stream_and_has_its_chalice_deploy_name() -> None:
@@ -244,7 +255,7 @@ def test_no_policy_grants_table_metadata_scans_or_wildcard_actions(stage: packag
     assert not any(action.endswith("*") for action in every_action)
 
 
-def test_only_the_stream_handler_reads_the_stream_and_the_authorizer_has_no_table(
+def test_only_the_stream_handler_reads_the_stream_and_the_authorizer_only_gets_items(
     stage: package.Stage,
 ) -> None:
     def sids(function: package.Function) -> set[str]:
@@ -252,7 +263,8 @@ def test_only_the_stream_handler_reads_the_stream_and_the_authorizer_has_no_tabl
 
     assert "TableStream" in sids(package.TABLE_STREAM)
     assert "TableStream" not in sids(package.API_HANDLER) | sids(package.JWT_AUTHORIZER)
-    assert not sids(package.JWT_AUTHORIZER) & {"Table", "Indexes"}
+    assert "Indexes" not in sids(package.JWT_AUTHORIZER)
+    assert table_grants(stage, package.JWT_AUTHORIZER) == {"dynamodb:GetItem"}
     assert "JwtKey" not in sids(package.TABLE_STREAM)
 
 
@@ -280,6 +292,98 @@ def test_the_jwt_key_is_decrypted_only_through_ssm_for_its_parameter(
                 "kms:ViaService": "ssm.*.amazonaws.com",
                 "kms:EncryptionContext:PARAMETER_ARN": parameter,
             }
+
+
+# ---------------------------------------------------------------- checkov's asks
+
+
+def test_api_gateway_logs_each_request_with_its_id_latency_and_status(
+    stage: package.Stage,
+) -> None:
+    found = resources(stage)
+    setting = found[package.REST_API]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": [package.ACCESS_LOGS, "Arn"]}
+    line = json.loads(setting["Format"])  # one JSON object per request
+    assert {key: line[key] for key in ("request_id", "status", "latency_ms", "route")} == {
+        "request_id": "$context.requestId",
+        "status": "$context.status",
+        "latency_ms": "$context.responseLatency",
+        "route": "$context.resourcePath",
+    }
+    group = found[package.ACCESS_LOGS]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == 365
+
+
+def test_failed_stream_batches_are_bisected_bounded_and_kept_in_a_queue(
+    stage: package.Stage,
+) -> None:
+    found = resources(stage)
+    events = found[package.TABLE_STREAM.resource]["Properties"]["Events"]
+    source = events[package.STREAM_EVENT]["Properties"]
+    assert source["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [package.FAILURE_QUEUE, "Arn"]}}
+    }
+    assert source["BisectBatchOnFunctionError"] is True
+    assert 0 < source["MaximumRetryAttempts"] <= 10
+    assert source["MaximumRecordAgeInSeconds"] <= 86400  # the stream keeps records a day
+    queue = found[package.FAILURE_QUEUE]["Properties"]
+    assert queue["QueueName"] == f"movie-listing-api-{stage.name}-table_stream-failures"
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["KmsMasterKeyId"] == "alias/aws/sqs"
+
+
+def test_only_the_stream_handler_may_send_to_the_failure_queue(stage: package.Stage) -> None:
+    queue = f"arn:aws:sqs:*:*:{package.failure_queue_name(stage)}"
+    for function in package.FUNCTIONS:
+        sends = [
+            s for s in policy_file(stage, function)["Statement"] if s["Sid"] == "FailedBatches"
+        ]
+        if function is package.TABLE_STREAM:
+            assert sends == [
+                {
+                    "Sid": "FailedBatches",
+                    "Effect": "Allow",
+                    "Action": ["sqs:SendMessage"],
+                    "Resource": [queue],
+                }
+            ]
+        else:
+            assert sends == []
+
+
+def test_every_function_has_reserved_concurrency_the_authorizer_as_much_as_the_api(
+    stage: package.Stage,
+) -> None:
+    found = resources(stage)
+    reserved = {
+        function.name: found[function.resource]["Properties"]["ReservedConcurrentExecutions"]
+        for function in package.FUNCTIONS
+    }
+    assert all(value > 0 for value in reserved.values())
+    assert reserved["jwt_authorizer"] == reserved["api_handler"]
+
+
+def test_every_checkov_waiver_is_in_the_resource_metadata_with_its_reason(
+    stage: package.Stage,
+) -> None:
+    waived = {
+        logical_id: {
+            skip["id"]: skip["comment"] for skip in resource["Metadata"]["checkov"]["skip"]
+        }
+        for logical_id, resource in resources(stage).items()
+        if "checkov" in resource.get("Metadata", {})
+    }
+    function_waivers = {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
+    expected = {
+        package.REST_API: {"CKV_AWS_120"} | (set() if stage.xray else {"CKV_AWS_73"}),
+        package.TABLE: {"CKV_AWS_119"},
+        package.ACCESS_LOGS: {"CKV_AWS_158"},
+        **{function.resource: function_waivers for function in package.FUNCTIONS},
+    }
+    assert {logical_id: set(skips) for logical_id, skips in waived.items()} == expected
+    for skips in waived.values():
+        assert all(len(reason) > 40 for reason in skips.values())
 
 
 # ---------------------------------------------------------------- CORS preflights
@@ -316,3 +420,101 @@ def test_with_a_cors_origin_every_path_answers_preflights_without_lambda(
         assert set(allowed.strip("'").split(", ")) == {*methods, "OPTIONS"}
         declared = operation["responses"]["204"]["headers"]
         assert {f"method.response.header.{name}" for name in declared} == set(parameters)
+
+
+# ---------------------------------------------------------------- the Lambda package
+
+
+@pytest.fixture(scope="module")
+def deployment_zip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The dev stage's ``deployment.zip``, as ``make package`` builds it (both stages share it)."""
+    out = tmp_path_factory.mktemp("package")
+    package.package(package.load_stage("dev"), out)
+    yield out / "deployment.zip"
+
+
+@pytest.fixture(scope="module")
+def imported(deployment_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    return lambda_package.imported_modules(deployment_zip, tmp_path_factory.mktemp("unzipped"))
+
+
+def entries(archive: Path) -> list[str]:
+    with zipfile.ZipFile(archive) as opened:
+        return opened.namelist()
+
+
+def test_every_module_in_the_package_is_imported_by_some_function(
+    deployment_zip: Path, imported: dict[str, set[str]]
+) -> None:
+    """Each function ran from the unzipped package alone, through its lazy imports too."""
+    assert set(imported) == {function.name for function in package.FUNCTIONS}
+    used = set().union(*imported.values())
+    assert lambda_package.top_level_modules(deployment_zip) - used == set()
+    assert used <= lambda_package.top_level_modules(deployment_zip)
+
+
+def test_the_authorizer_and_the_stream_handler_load_no_web_or_hashing_code(
+    imported: dict[str, set[str]],
+) -> None:
+    assert imported["jwt_authorizer"].isdisjoint({"pynamodb", "pydantic", "passlib", "argon2"})
+    assert imported["table_stream"].isdisjoint({"pydantic", "passlib", "argon2", "jwt"})
+    assert {"sentry_sdk", "passlib", "argon2", "email_validator"} <= imported["api_handler"]
+
+
+def test_the_package_has_no_web_framework_wheel_data_or_pruned_module(
+    deployment_zip: Path,
+) -> None:
+    firsts = {entry.split("/", 1)[0] for entry in entries(deployment_zip)}
+    tops = lambda_package.top_level_modules(deployment_zip)
+    assert tops.isdisjoint({"fastapi", "fastapi_offline", "starlette", "anyio", "opentelemetry"})
+    assert tops.isdisjoint(lambda_package.UNUSED)
+    assert not [first for first in firsts if first.endswith(".data")]
+    assert not [first for first in firsts if first.startswith(("dnspython-", "pycparser-"))]
+
+
+def test_the_package_ships_the_docs_assets_with_their_licences(deployment_zip: Path) -> None:
+    names = set(entries(deployment_zip))
+    for file in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        assert f"chalicelib/docs_assets/{file}" in names
+    for licence in ("swagger-ui-dist/LICENSE", "swagger-ui-dist/NOTICE", "redoc/LICENSE"):
+        assert f"chalicelib/docs_assets/licenses/{licence}" in names
+
+
+def test_pruning_drops_the_modules_wheel_data_and_orphaned_dist_info(tmp_path: Path) -> None:
+    archive = tmp_path / "deployment.zip"
+    files = {
+        "keep/__init__.py": "",
+        "keep-1.0.dist-info/RECORD": "keep/__init__.py,,\n",
+        "gone/__init__.py": "",
+        "gone/sub.py": "",
+        "gone-1.0.dist-info/RECORD": "gone/__init__.py,,\ngone/sub.py,,\n",
+        "half/__init__.py": "",
+        "_half_backend.so": "",
+        "half-1.0.dist-info/RECORD": "half/__init__.py,,\n_half_backend.so,,\n",
+        "tool-1.0.data/scripts/tool": "",
+    }
+    with zipfile.ZipFile(archive, "w") as opened:
+        for name, text in files.items():
+            opened.writestr(name, text)
+    dropped = lambda_package.prune(archive, {"gone": "unused", "half": "unused"})
+    assert dropped == ["gone", "gone-1.0.dist-info", "half", "tool-1.0.data"]
+    assert set(entries(archive)) == {
+        "keep/__init__.py",
+        "keep-1.0.dist-info/RECORD",
+        "_half_backend.so",
+        "half-1.0.dist-info/RECORD",
+    }
+
+
+# ---------------------------------------------------------------- the authorizer's cache
+
+
+def test_api_gateway_caches_an_authorizer_result_for_at_most_a_minute() -> None:
+    """An ended session's access tokens keep working deployed for at most this long."""
+    from chalice.deploy.swagger import TemplatedSwaggerGenerator
+
+    from app import app
+
+    swagger = TemplatedSwaggerGenerator().generate_swagger(app)
+    authorizer = swagger["securityDefinitions"]["jwt_authorizer"]["x-amazon-apigateway-authorizer"]
+    assert 0 < authorizer["authorizerResultTtlInSeconds"] <= 60

@@ -9,26 +9,41 @@ error (a 500, whose trace is logged). Everything logged is captured: the
 app's JSON lines on stdout, stderr, and every library's records at DEBUG
 (as a Lambda with its log level turned up to DEBUG would emit them). Then
 every secret the session produced is searched for: each password tried,
-each hash the table ever held, each token issued, and the signing key.
+each hash the table ever held, each access and refresh token issued, and
+the signing key.
+
+The settings fail closed: below the scenario, the environments in which the
+app must refuse to start.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib import security
-from chalicelib.settings import get_settings
+from chalicelib.settings import (
+    DEPLOYED_STAGES,
+    ConfigurationError,
+    Settings,
+    get_settings,
+    refuse_to_start_if_misconfigured,
+)
 from chalicelib.storage import engine
 from tests.conftest import Api, body, user_payload
 from tests.faults import TRANSIENT, install
 from tests.snapshots import table_items
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -63,9 +78,22 @@ class Session:
             response = self.send("POST", "/login", raw=raw, headers=FORM)
         else:
             response = self.send("POST", "/login", {"username": username, "password": password})
+        self.collect_tokens(response)
+        return response
+
+    def refresh(self, refresh_token: str, *, form: bool = False) -> Any:
+        if form:
+            raw = f"grant_type=refresh_token&refresh_token={refresh_token}".encode()
+            response = self.send("POST", "/token/refresh", raw=raw, headers=FORM)
+        else:
+            response = self.send("POST", "/token/refresh", {"refresh_token": refresh_token})
+        self.collect_tokens(response)
+        return response
+
+    def collect_tokens(self, response: Any) -> None:
         if response.status_code == 200:
             self.tokens.add(body(response)["access_token"])
-        return response
+            self.tokens.add(body(response)["refresh_token"])
 
     def collect_hashes(self) -> None:
         for item in table_items().values():
@@ -121,7 +149,15 @@ def run_scenario(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     expect(400, "PUT", change, {"current_password": wrong, "new_password": second}, **me)
     expect(422, "PUT", change, {"current_password": first, "new_password": too_short}, **me)
     expect(200, "PUT", change, {"current_password": first, "new_password": second}, **me)
-    me = {"token": body(login("alicia", second))["access_token"]}
+    tokens = body(login("alicia", second))
+    me = {"token": tokens["access_token"]}
+    renewed = body(session.refresh(tokens["refresh_token"], form=True))
+    assert session.refresh(renewed["refresh_token"]).status_code == 200
+    expect(422, "POST", "/token/refresh", {"refresh_token": renewed["refresh_token"] * 3})
+    expect(200, "GET", "/users/me/sessions", **me)
+    phone = body(login("alicia", second))
+    expect(204, "POST", "/logout", token=phone["access_token"])
+    assert session.refresh(phone["refresh_token"]).status_code == 401
 
     movie = expect(201, "POST", "/movies", {"title": "Secrets & Lies"}, **me)["id"]
     expect(200, "PATCH", f"/movies/{movie}", {"description": "1996"}, **me)
@@ -184,6 +220,101 @@ def test_a_whole_session_logs_no_secret_and_answers_none_in_an_error(
         leaked = {
             kind for kind, values in session.secrets().items() for value in values if value in text
         }
-        if request == "POST /login" and response.status_code == 200:
+        if request in ("POST /login", "POST /token/refresh") and response.status_code == 200:
             leaked.discard("token")  # the one place a token belongs
         assert not leaked, (request, response.status_code, leaked)
+
+
+# ---------------------------------------------------------------- settings that fail closed
+
+
+LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "movie-listing-api-prod"}
+STRONG_KEY = "k" * 48
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({}, "STAGE must be one of .* it is not set"),
+        ({"STAGE": "local"}, "STAGE must be one of .* it is 'local'"),
+        ({"STAGE": "test", "JWT_SECRET": STRONG_KEY}, "it is 'test'"),
+        ({"STAGE": "staging", "JWT_SECRET_PARAMETER": "/app/jwt"}, "it is 'staging'"),
+        ({"STAGE": "prod"}, "missing or a placeholder"),
+        ({"STAGE": "prod", "JWT_SECRET": security.LOCAL_DEVELOPMENT_KEY}, "placeholder"),
+        ({"STAGE": "dev", "JWT_SECRET": "short"}, "shorter than 32 bytes"),
+    ],
+    ids=["no-stage", "local-stage", "test-stage", "unknown-stage", "no-key", "dev-key", "weak"],
+)
+def test_in_lambda_the_settings_refuse_a_missing_stage_or_key(
+    env: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=problem):
+        Settings.from_env({**LAMBDA, **env})
+    with pytest.raises(ConfigurationError, match=problem):
+        refuse_to_start_if_misconfigured({**LAMBDA, **env})
+
+
+def test_in_lambda_a_deployed_stage_with_ssm_or_a_strong_key_starts() -> None:
+    from_ssm = Settings.from_env({**LAMBDA, "STAGE": "prod", "JWT_SECRET_PARAMETER": "/a/jwt"})
+    assert (from_ssm.stage, from_ssm.is_local) == ("prod", False)
+    strong = Settings.from_env({**LAMBDA, "STAGE": "dev", "JWT_SECRET": STRONG_KEY})
+    assert strong.jwt_secret_value == STRONG_KEY
+
+
+def test_outside_lambda_only_the_local_and_test_stages_get_the_development_key() -> None:
+    assert Settings.from_env({}).is_local  # make run without a stage: local
+    assert Settings.from_env({"STAGE": "test"}).is_local
+    with pytest.raises(ConfigurationError, match="missing or a placeholder"):
+        Settings.from_env({"STAGE": "dev"})
+
+
+def test_the_deployed_stages_are_the_ones_the_deploy_tooling_knows() -> None:
+    from devtools import package
+
+    assert set(package.DEPLOYED_STAGES) == DEPLOYED_STAGES
+
+
+def test_every_deployed_stage_sets_valid_token_lifetimes() -> None:
+    from devtools import package
+
+    config = package.load_config()
+    for name in package.DEPLOYED_STAGES:
+        env = config["stages"][name]["environment_variables"]
+        settings = Settings.from_env({**LAMBDA, **env})
+        assert settings.access_token_ttl_seconds == 15 * 60
+        assert settings.refresh_token_ttl_seconds == 30 * 24 * 3600
+        assert 0 < settings.refresh_grace_seconds <= 60
+
+
+def test_a_grace_over_a_minute_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="REFRESH_GRACE_SECONDS must be at most 60"):
+        Settings.from_env({"REFRESH_GRACE_SECONDS": "61"})
+
+
+@pytest.mark.parametrize("module", ["app", "chalicelib.auth"])
+def test_a_lambda_like_environment_without_a_stage_refuses_to_start(module: str) -> None:
+    """Both functions' handler modules: the import (Lambda's init) fails."""
+    env = {name: value for name, value in os.environ.items() if name != "STAGE"}
+    finished = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=PROJECT_DIR,
+        env={**env, **LAMBDA},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode != 0
+    assert "ConfigurationError: in Lambda, STAGE must be one of" in finished.stderr
+
+
+def test_a_lambda_like_environment_of_a_deployed_stage_starts() -> None:
+    env = {**os.environ, **LAMBDA, "STAGE": "prod", "JWT_SECRET_PARAMETER": "/a/jwt"}
+    finished = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr

@@ -172,8 +172,16 @@ def test_login_with_the_oauth2_password_form(api: Api, alice: User) -> None:
     )
     data = body(response)
     assert response.status_code == 200
+    assert set(data) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert data["token_type"] == "bearer"
-    assert data["expires_in"] == 1800
+    assert data["expires_in"] == 15 * 60
+    assert 30 * 24 * 3600 - 2 <= data["refresh_expires_in"] <= 30 * 24 * 3600
     me = api.get("/users/me", token=data["access_token"])
     assert body(me)["username"] == "alice"
 

@@ -1,10 +1,13 @@
 """The API's own docs: the OpenAPI document, Swagger UI and ReDoc, served offline.
 
 The pages load their JavaScript and CSS from this API, never from a CDN: the
-files come from the ``fastapi-offline`` package (Swagger UI 5, which renders
-OpenAPI 3.1, and ReDoc 2), found on disk without importing it (it would
-import FastAPI). Each asset URL carries a hash of its content, so browsers
-may cache it for a year.
+files are the self-contained bundles of the npm packages ``swagger-ui-dist``
+(Swagger UI 5, which renders OpenAPI 3.1) and ``redoc`` (ReDoc 2), pinned by
+version and integrity in ``devtools/docs_assets.py``, which copies them and
+their licence texts into ``chalicelib/docs_assets/`` at install time; the
+Lambda package carries that directory and nothing else of theirs. Each
+asset URL carries a hash of its content, so browsers may cache it for a
+year.
 
 Behind API Gateway the API lives under a stage path (``/api``); the pages
 and the document name their URLs with that prefix, taken from the request.
@@ -15,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import importlib.util
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,7 +30,7 @@ from chalicelib.http import Reply, endpoint
 
 bp = Blueprint(__name__)
 
-ASSET_PACKAGE = "fastapi_offline"
+ASSET_DIRECTORY = Path(__file__).resolve().parent.parent / "docs_assets"
 TAGS = ["Service"]
 HTML = "text/html; charset=utf-8"
 ASSET_CACHE = "public, max-age=31536000, immutable"
@@ -45,15 +47,18 @@ PAGE_POLICY = (
 class Asset:
     file: str
     media_type: str
+    origin: str
 
     @property
     def path(self) -> str:
         return f"/docs/assets/{self.file}"
 
 
-SWAGGER_JS = Asset("swagger-ui-bundle.js", "text/javascript; charset=utf-8")
-SWAGGER_CSS = Asset("swagger-ui.css", "text/css; charset=utf-8")
-REDOC_JS = Asset("redoc.standalone.js", "text/javascript; charset=utf-8")
+_SWAGGER = "Swagger UI's, from the npm package `swagger-ui-dist`"
+_REDOC = "ReDoc's, from the npm package `redoc`"
+SWAGGER_JS = Asset("swagger-ui-bundle.js", "text/javascript; charset=utf-8", _SWAGGER)
+SWAGGER_CSS = Asset("swagger-ui.css", "text/css; charset=utf-8", _SWAGGER)
+REDOC_JS = Asset("redoc.standalone.js", "text/javascript; charset=utf-8", _REDOC)
 ASSETS = (SWAGGER_JS, SWAGGER_CSS, REDOC_JS)
 
 SWAGGER_PAGE = """<!DOCTYPE html>
@@ -187,7 +192,7 @@ def _asset_route(asset: Asset) -> None:
                 schema={"type": "string"},
                 media_type=asset.media_type.split(";")[0],
                 headers=("Cache-Control",),
-                description=f"`{asset.file}`, from the `fastapi-offline` package",
+                description=f"`{asset.file}`, {asset.origin}",
             )
         },
         uses_table=False,
@@ -219,17 +224,12 @@ def asset_url(prefix: str, asset: Asset) -> str:
 
 @lru_cache(maxsize=len(ASSETS))
 def asset_text(file: str) -> str:
-    return (_asset_directory() / file).read_text(encoding="utf-8")
+    path = ASSET_DIRECTORY / file
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing: `make install` fetches the docs' assets")
+    return path.read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=len(ASSETS))
 def asset_version(file: str) -> str:
     return hashlib.sha256(asset_text(file).encode()).hexdigest()[:16]
-
-
-def _asset_directory() -> Path:
-    # find_spec locates the package without running its __init__ (which imports FastAPI).
-    spec = importlib.util.find_spec(ASSET_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the {ASSET_PACKAGE} package (the docs' assets) is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "static"

@@ -1,4 +1,4 @@
-"""Ratings: one per user per movie, a newest-first list, the average from counters."""
+"""Ratings: one per user per movie, a list in user-id order, the exact average from counters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from chalicelib.presenters import public_rating
 from chalicelib.routes.movies import ratings_list_id
 from chalicelib.schemas.pages import SkipPage
 from chalicelib.schemas.ratings import AverageRating, RatingCreate, RatingPublic
-from chalicelib.storage import movies, ratings
+from chalicelib.storage import ratings
 
 bp = Blueprint(__name__)
 
@@ -42,22 +42,30 @@ def rate_movie(movie_id: int, user_id: int, body: RatingCreate) -> Response:
     "/movies/{movie_id}/ratings",
     methods=["GET"],
     query=SkipPage,
-    responses={200: Reply(list[RatingPublic], "Newest first", headers=("X-Next-Cursor", "Link"))},
+    responses={
+        200: Reply(
+            list[RatingPublic],
+            "Ordered by user id: a stable order that every page keeps",
+            headers=("X-Next-Cursor", "Link"),
+        )
+    },
     errors=[errors.MovieNotFound, *cursors.ERRORS],
     summary="List ratings",
     tags=TAGS,
 )
 def list_ratings(movie_id: int, query: SkipPage) -> Response:
-    """A bare list; the next page's cursor is in ``X-Next-Cursor`` and ``Link``.
+    """Ordered by user id; the next page's cursor is in ``X-Next-Cursor`` and ``Link``.
 
-    Only a first page can tell an unknown movie (its Query passes over the
-    movie item); a cursor was issued for a movie that existed, so a later
-    page of a movie deleted since shows what is left of its ratings.
+    Not newest first: keeping a newest-first order means rewriting an index
+    entry in the movie's partition on every change, which would cap how fast
+    one movie can be rated. Only a first page can tell an unknown movie (its
+    Query passes over a counter shard); a cursor was issued for a movie that
+    existed, so a later page of a movie deleted since shows what is left.
     """
     list_id = ratings_list_id(movie_id)
     start_key = cursors.decode(list_id, query.cursor)
     page = ratings.rating_page(movie_id, limit=query.limit, skip=query.skip, start_key=start_key)
-    if start_key is None and page.movie is None:
+    if start_key is None and not page.found:
         raise errors.MovieNotFound()
     cursor = cursors.encode(list_id, page.last_key)
     return json_response(
@@ -76,12 +84,12 @@ def list_ratings(movie_id: int, query: SkipPage) -> Response:
     tags=TAGS,
 )
 def average_rating(movie_id: int) -> Response:
-    """Two decimals, ``null`` without ratings; read from counters, never a scan."""
-    movie = movies.get_movie(movie_id)
-    if movie is None:
+    """Two decimals, ``null`` without ratings; exact, summed from the counters, never a scan."""
+    counted = ratings.counters(movie_id)
+    if counted is None:
         raise errors.MovieNotFound()
     average = AverageRating(
-        average_rating=movie.average_rating(), rating_count=movie.rating_count or 0
+        average_rating=counted.average_rating(), rating_count=counted.rating_count
     )
     return json_response(average)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
+from chalice.app import Blueprint, Request, Response
 
-from chalice.app import Blueprint, Response
-
-from chalicelib import errors, security
+from chalicelib import accounts, auth, errors, security
 from chalicelib.http import endpoint, json_response
-from chalicelib.presenters import public_user
+from chalicelib.presenters import public_tokens, public_user
 from chalicelib.schemas import Message
 from chalicelib.schemas.users import (
     LoginRequest,
@@ -56,27 +54,24 @@ def signup(body: UserCreate) -> Response:
     tags=TAGS,
 )
 def login(body: LoginRequest) -> Response:
-    """Check the password; repeated failures from one client are refused for a while.
+    """Check the password and start a session; repeated failures are refused for a while.
 
     OAuth2's password form (what Swagger UI's "Authorize" sends) or the same
-    fields as JSON; ``username`` may also be the e-mail.
+    fields as JSON; ``username`` may also be the e-mail. The answer carries a
+    15-minute access token and a single-use refresh token (``POST /token/refresh``).
     """
     request = bp.current_request
-    client = str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
-    state = users.login_state(body.username, client)
-    now = int(time.time())
-    if state.locked_until and state.locked_until > now:
-        raise errors.TooManyRequests(state.locked_until - now)
-    password_hash = state.credentials.password_hash if state.credentials else None
-    if not security.verify_password(body.password, password_hash) or state.credentials is None:
-        lock_seconds = users.record_failed_login(body.username, client)
-        if lock_seconds:
-            raise errors.TooManyRequests(lock_seconds)
-        raise errors.InvalidCredentials()
-    if state.failures:
-        users.clear_failed_logins(body.username, client)
-    token, expires_in = security.issue_access_token(state.credentials.user_id)
-    return json_response(Token(access_token=token, expires_in=expires_in))
+    tokens = accounts.login(
+        body.username,
+        body.password,
+        client=_client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return json_response(public_tokens(tokens))
+
+
+def _client_address(request: Request) -> str:
+    return str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
 
 
 @endpoint(
@@ -123,10 +118,9 @@ def update_me(user_id: int, body: UserUpdate) -> Response:
     tags=TAGS,
 )
 def change_password(user_id: int, body: PasswordChange) -> Response:
-    user = _existing(user_id)
-    if not security.verify_password(body.current_password, user.password_hash):
-        raise errors.BadRequest("Current password is incorrect")
-    users.change_password(user, security.hash_password(body.new_password))
+    """Replace the password; every other session of the user ends, the caller's stays."""
+    session_id = auth.session_id_from_context(bp.current_request.context)
+    accounts.change_password(user_id, session_id, body.current_password, body.new_password)
     return json_response(Message())
 
 

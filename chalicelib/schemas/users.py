@@ -112,6 +112,12 @@ class UserPublic(ResponseModel):
 
 
 class Token(ResponseModel):
+    """What login and refresh answer: OAuth2's token response, with the refresh token."""
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    expires_in: int
+    expires_in: Annotated[int, Field(description="seconds the access token is valid")]
+    refresh_token: Annotated[
+        str, Field(description="single-use: exchange it at POST /token/refresh")
+    ]
+    refresh_expires_in: Annotated[int, Field(description="seconds the refresh token is valid")]

@@ -1,15 +1,17 @@
 """The only code that talks to DynamoDB: one table, every entity in it.
 
-Keys are generic (``pk``, ``sk``, ``gsi1pk``/``gsi1sk``, ``gsi2pk``/``gsi2sk``,
-``lsi1sk``); each entity builds its own in ``table.py``. Ids are zero-padded
-to 16 digits inside keys so that string order is numeric (and, ids being
-time-ordered, chronological) order.
+Keys are generic (``pk``, ``sk``, ``gsi1pk``/``gsi1sk``, ``gsi2pk``/``gsi2sk``);
+each entity builds its own in ``table.py``. Ids are zero-padded to 16 digits
+inside keys so that string order is numeric (and, ids being time-ordered,
+chronological) order. There is no local secondary index: it would pin each
+movie's item collection to one partition (and 10 GB), where DynamoDB can
+otherwise split a hot collection across partitions by sort-key range.
 
 Access patterns
 ===============
 
 Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
-(DynamoDB calls per request).
+(DynamoDB calls per request; calls sent at once count as one round trip).
 
 - user — ``USER#<id>`` / ``PROFILE`` — ``GET /users/me`` (1 GetItem); profile
   and password updates (GetItem + one transaction).
@@ -17,27 +19,54 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   (``attribute_not_exists`` in the user's transaction); login (in its one
   BatchGetItem, with the hash copied here).
 - e-mail claim — ``EMAIL#<lower>`` / ``EMAIL`` — the same, for e-mails.
+- session — ``USER#<id>`` / ``SESSION#<session id>`` [TTL ``expires_at``] —
+  login (Put in a transaction with a ConditionCheck on the claim item);
+  refresh (GetItem + one conditional UpdateItem); the authorizer (1 GetItem,
+  botocore, ``session_check``); logout, end one (1 conditional DeleteItem);
+  ``GET /users/me/sessions`` (1 Query, descending); end all others (1
+  keys-only Query + BatchWriteItem per 25); a password change (the same
+  Query, then the deletes in the password's transaction).
 - login throttle — ``LOGIN#<lower>`` / ``CLIENT#<address>`` [TTL
   ``expires_at``] — login (in its BatchGetItem); one UpdateItem per failure.
-- movie — ``MOVIE#<id>`` / ``MOVIE`` [gsi1 ``MOVIES`` / ``<id>``; gsi2
-  ``OWNER#<user>`` / ``<id>``; lsi1 ``RATING#~``] — ``GET /movies`` (1 Query
-  on gsi1, newest first); ``GET /movies/user`` (1 Query on gsi2); create
-  (1 PutItem); update and delete (1 conditional write); average (1 GetItem);
-  counters in every rating transaction.
-- rating — ``MOVIE#<id>`` / ``RATING#<user>`` [lsi1 ``RATING#<ms>#<user>``] —
-  rate, re-rate, unrate (GetItem + one transaction with the movie's
-  counters); ``GET /movies/{id}/ratings`` (1 Query on lsi1, descending).
+- movie — ``MOVIE#<id>`` / ``MOVIE`` [gsi1 ``MOVIES#<hash of id mod 2>`` /
+  ``<id>``; gsi2 ``OWNER#<user>`` / ``<id>``] — ``GET /movies`` (2 Queries
+  at once, one per gsi1 shard, merged newest first); ``GET /movies/user``
+  (1 Query on gsi2); create (one transaction with its 32 counter shards);
+  update (1 conditional UpdateItem); delete (one transaction with its
+  shards; the seed path reads it first, to answer it); the detail (its
+  Query from ``MOVIE`` through the comments). Its ``rating_count`` /
+  ``rating_sum`` are the stream consumer's copy of the shards' sums (one
+  UpdateItem per movie per batch), which is all a list item shows.
+- counter shard — ``MOVIE#<id>`` / ``RATING#C#00`` … ``RATING#C#31`` — every
+  rating change (an ADD to the caller's shard in its transaction, which is
+  also the check that the movie exists); the average (1 Query of the 32);
+  the detail (its Query from ``RATING#C#00`` into the ratings); the first
+  ratings page (from ``RATING#C#31``: the movie exists); the stream's
+  recount (1 Query).
+- rating — ``MOVIE#<id>`` / ``RATING#U#<user>`` — rate, re-rate, unrate
+  (GetItem + one transaction with one counter shard);
+  ``GET /movies/{id}/ratings`` (1 Query, in user-id order).
 - comment — ``MOVIE#<id>`` / ``MOVIE#C#<root>#...#<id>`` — a page of threads
-  (1 Query from ``MOVIE``, ascending); add (one transaction).
+  (1 Query from ``MOVIE``, ascending, more only for pages of big threads);
+  add (one transaction).
 - comment ref — ``COMMENT#<id>`` / ``REF`` — reply and delete (GetItem, then
   one transaction); edit (GetItem, then one conditional UpdateItem).
 
 A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``MOVIE`` (the
-movie), then ``MOVIE#C#...`` (its comments, depth-first, oldest first), then
-``RATING#...`` (its ratings, by user). A Query that begins at ``MOVIE`` reads
-the movie and its threads in one go; LSI1 orders the same collection's
-ratings newest first, with the movie (``RATING#~``) sorting ahead of them in
-a descending Query. The movie detail sends both Queries at once.
+movie), ``MOVIE#C#...`` (its comments, depth-first, oldest first),
+``RATING#C#nn`` (its counter shards), ``RATING#U#...`` (its ratings, by
+user). A Query that begins at ``MOVIE`` reads the movie and its threads; one
+that begins at a shard reads counters and then ratings. The movie detail
+sends one of each at once.
+
+Nothing a rating change writes is shared with another movie: it writes its
+rating and one of 32 shards, both in the movie's own collection (which
+DynamoDB splits by key range under load), and no index. What movies share
+(GSI1's keys, and the ranked lists and search keys to come) is written only
+by the stream consumer (``changes``), batched over the event source
+mapping's window and once per movie per batch, and sharded by a hash of the
+movie id: a new list index is one more GSI with its own shard prefix and
+score sort key, written by the same recount.
 
 Nothing is ever read back through a GSI right after it is written (GSIs are
 eventually consistent on DynamoDB): login reads its claim item, replies read

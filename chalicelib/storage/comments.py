@@ -57,7 +57,6 @@ from chalicelib.storage.table import (
     utcnow,
 )
 
-ITEMS_PER_THREAD_GUESS = 20
 MAX_ITEMS_PER_CALL = 1000
 
 NEW_ID = "new id"
@@ -82,51 +81,86 @@ def thread_page(
 ) -> CollectionPage[CommentNode]:
     """``limit`` top-level threads, oldest first, each with its whole reply tree.
 
-    One Query over the movie's item collection from ``MOVIE`` (the movie
-    item) through ``MOVIE#C#...`` (the comments, in materialised-path order,
-    so each thread is contiguous and a parent precedes its replies). It
-    reads until it meets the root of the thread after the page, whose start
-    becomes the next page's key. A page's threads are fetched whole: if they
-    hold more items than the first read asked for, the Query goes on.
-    ``skip`` (for seed clients) reads the threads it skips.
+    Queries of the movie's item collection from ``MOVIE`` (the movie item)
+    through ``MOVIE#C#...`` (the comments, in materialised-path order, so
+    each thread is contiguous and a parent precedes its replies). It reads
+    until it meets the root of the thread after the page, whose start
+    becomes the next page's key. A page's threads are fetched whole.
+
+    The reads adapt, so that a page reads at most twice the comments it
+    shows, plus two (the movie item and the next page's root): the first
+    Query asks for ``2 * limit + 2`` items, which is one round trip for
+    threads of up to two comments on average; while the page is still
+    incomplete, each next Query asks for as many items as were read so far
+    (all of them shown), so round trips grow with the logarithm of the
+    page's size: 10 threads holding 1,000 comments take 7. ``skip`` (for
+    seed clients) reads the threads it skips.
     """
-    partition = MovieItem.key(movie_id)[0]
-    page_size = min(MAX_ITEMS_PER_CALL, (skip + limit + 1) * ITEMS_PER_THREAD_GUESS + 1)
-    results = TableItem.query(
-        partition,
-        TableItem.sk.startswith(MovieItem.SK),
-        consistent_read=True,
-        page_size=page_size,
-        last_evaluated_key=start_key,
-    )
-    movie: MovieItem | None = None
-    threads: list[CommentNode] = []
-    by_id: dict[int, CommentNode] = {}
-    roots_seen = 0
-    last_kept: CommentItem | None = None
-    last_key: Key | None = None
-    for item in results:
+    page = _PageBuilder(skip, limit, start_key)
+    asked = min(MAX_ITEMS_PER_CALL, 2 * (skip + limit) + 2)
+    key = start_key
+    while True:
+        results = TableItem.query(
+            MovieItem.partition(movie_id),
+            TableItem.sk.startswith(MovieItem.SK),
+            consistent_read=True,
+            limit=asked,
+            page_size=asked,
+            last_evaluated_key=key,
+        )
+        for item in results:
+            if page.add(item):
+                return page.result()
+        key = results.last_evaluated_key
+        if key is None:
+            return page.result()
+        asked = min(MAX_ITEMS_PER_CALL, page.read)
+
+
+class _PageBuilder:
+    """Threads assembled from items in sort-key order, until the page is full."""
+
+    def __init__(self, skip: int, limit: int, start_key: Key | None) -> None:
+        self.skip, self.limit = skip, limit
+        self.read = 0
+        self.movie: MovieItem | None = None
+        self.threads: list[CommentNode] = []
+        self.by_id: dict[int, CommentNode] = {}
+        self.roots_seen = 0
+        self.last_kept: CommentItem | None = None
+        self.last_key: Key | None = None
+        self.start_key = start_key
+
+    def add(self, item: TableItem) -> bool:
+        """Take one item; ``True`` once it is the root of the thread after the page."""
+        self.read += 1
         if isinstance(item, MovieItem):
-            movie = item
-            continue
+            self.movie = item
+            return False
         if not isinstance(item, CommentItem):
-            continue
+            return False
         path = CommentItem.path_ids(item.sk)
         if len(path) == 1:
-            roots_seen += 1
-            if roots_seen > skip + limit:
-                last_key = key_of(last_kept, "pk", "sk") if last_kept else start_key
-                break
-        if roots_seen <= skip:
-            continue
+            self.roots_seen += 1
+            if self.roots_seen > self.skip + self.limit:
+                kept = self.last_kept
+                self.last_key = key_of(kept, "pk", "sk") if kept else self.start_key
+                return True
+        if self.roots_seen > self.skip:
+            self._keep(item, path)
+        return False
+
+    def _keep(self, item: CommentItem, path: list[int]) -> None:
         node = CommentNode(item)
-        by_id[int(item.id)] = node
-        last_kept = item
+        self.by_id[int(item.id)] = node
+        self.last_kept = item
         if len(path) == 1:
-            threads.append(node)
-        elif (parent := by_id.get(path[-2])) is not None:
+            self.threads.append(node)
+        elif (parent := self.by_id.get(path[-2])) is not None:
             parent.replies.append(node)
-    return CollectionPage(movie, threads, last_key)
+
+    def result(self) -> CollectionPage[CommentNode]:
+        return CollectionPage(self.movie, self.threads, self.last_key)
 
 
 def add_comment(movie_id: int, user_id: int, text: str) -> CommentItem:
@@ -275,39 +309,18 @@ def _live_ref(comment_id: int) -> CommentRefItem:
 
 
 def _new_comment(movie_id: int, ancestors: list[int], user_id: int, text: str) -> CommentItem:
-    comment_id = new_id()
-    now = utcnow()
-    return CommentItem(
-        *CommentItem.path_key(movie_id, ancestors, comment_id),
-        id=comment_id,
-        movie_id=movie_id,
-        user_id=user_id,
-        parent_comment_id=ancestors[-1] if ancestors else None,
-        comment_text=text,
-        created_at=now,
-        updated_at=now,
-        deleted=False,
-        reply_count=0,
-    )
+    return CommentItem.new(movie_id, ancestors, new_id(), user_id, text)
 
 
 def _put_new(tx: Transaction, comment: CommentItem) -> None:
     """Put the comment and its ref; both under ``NEW_ID``, whose clash retries."""
-    ref = CommentRefItem(
-        *CommentRefItem.key(comment.id),
-        movie_id=comment.movie_id,
-        comment_sk=comment.sk,
-        user_id=comment.user_id,
-        reply_count=0,
-        deleted=False,
-    )
     tx.put(NEW_ID, comment, CommentItem.pk.does_not_exist())
-    tx.put(NEW_ID, ref, CommentRefItem.pk.does_not_exist())
+    tx.put(NEW_ID, CommentRefItem.new(comment), CommentRefItem.pk.does_not_exist())
 
 
 def _comment_of(ref: CommentRefItem) -> CommentItem:
     """The comment a ref points at, as a key-only item to write through."""
-    return CommentItem(MovieItem.key(ref.movie_id)[0], ref.comment_sk)
+    return CommentItem(MovieItem.partition(ref.movie_id), ref.comment_sk)
 
 
 def _live() -> Condition:

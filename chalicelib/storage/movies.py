@@ -1,72 +1,75 @@
-"""Movies: create, owner-only update and delete, newest-first lists."""
+"""Movies: create, owner-only update and delete, the newest-first lists, the detail.
+
+A movie is its item plus ``COUNTER_SHARDS`` counter shards
+(``CounterShardItem``), written together in its create transaction and
+removed together in its delete transaction: the shards are what a rating
+change writes and checks, so they exist exactly as long as the movie. The
+rest of its collection (comments, ratings) is removed by the stream
+consumer afterwards (``chalicelib.storage.changes``).
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import errors
 from chalicelib.storage.comments import CommentNode, thread_page
-from chalicelib.storage.engine import build_client, item_or_none, new_id, table_connection
+from chalicelib.storage.engine import (
+    ConditionFailed,
+    RaceLost,
+    Transaction,
+    at_once,
+    both,
+    item_or_none,
+    new_id,
+    optimistic,
+    with_fresh_ids,
+)
 from chalicelib.storage.pages import CollectionPage, Key, Page, key_of
-from chalicelib.storage.ratings import rating_page
+from chalicelib.storage.ratings import Counters, RatingPage, rating_page
 from chalicelib.storage.table import (
-    ALL_MOVIES,
-    CommentItem,
-    CommentRefItem,
+    CounterShardItem,
     MovieItem,
-    RatingItem,
-    TableItem,
     utcnow,
 )
 
-ID_TRIES = 3
 DETAIL_THREADS = 10
 DETAIL_RATINGS = 10
-_detail_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="movie-detail")
+NEW_ID = "new id"
+MOVIE = "movie"
+SHARD = "counter shard"
+END = "end"  # a shard of the all-movies list read to its end
 
 
 @dataclass(frozen=True)
 class MovieDetail:
     movie: MovieItem
+    counters: Counters
     threads: CollectionPage[CommentNode]
-    ratings: CollectionPage[RatingItem]
+    ratings: RatingPage
 
 
 def create_movie(user_id: int, fields: dict[str, Any]) -> MovieItem:
-    """One PutItem, conditional on the new id being free (a clash retries)."""
-    for _ in range(ID_TRIES):
-        movie = MovieItem.new(new_id(), user_id, **_stored(fields))
-        try:
-            movie.save(condition=MovieItem.pk.does_not_exist())
-        except PutError as exc:
-            if not _condition_failed(exc):
-                raise
-            if _landed_before(movie):
-                return movie
-        else:
-            return movie
-    raise errors.ServiceUnavailable()
+    """One transaction: the movie (on a free id; a clash retries) and its counter shards.
 
-
-def _landed_before(movie: MovieItem) -> bool:
-    """Whether the movie holding the new id is this very one, already written.
-
-    botocore resends a PutItem whose answer was lost (a timeout, a 500); if
-    the first one had landed, the resend fails the free-id condition, and
-    taking that for a clash would write the movie twice. One read, on this
-    rare path only: the same owner and creation time (to the microsecond)
-    mean it is ours.
+    A resend of a transaction whose answer was lost carries the same
+    ``ClientRequestToken``, which DynamoDB answers without applying twice.
     """
-    stored = get_movie(movie.id)
-    return (
-        stored is not None
-        and stored.user_id == movie.user_id
-        and stored.created_at == movie.created_at
-    )
+
+    def attempt() -> MovieItem:
+        movie = MovieItem.new(new_id(), user_id, **_stored(fields))
+        tx = Transaction()
+        tx.put(NEW_ID, movie, condition=MovieItem.pk.does_not_exist())
+        for shard in CounterShardItem.all_new(movie.id):
+            tx.put(SHARD, shard)
+        tx.commit()
+        return movie
+
+    return with_fresh_ids(attempt, clash_label=NEW_ID)
 
 
 def get_movie(movie_id: int) -> MovieItem | None:
@@ -75,27 +78,22 @@ def get_movie(movie_id: int) -> MovieItem | None:
 
 
 def movie_detail(movie_id: int) -> MovieDetail | None:
-    """The movie, its first page of comment threads and its newest ratings.
+    """The movie, its exact counters, its first comment threads and first ratings.
 
-    Two Queries of the movie's item collection, sent at the same time, so
-    the request waits for one round trip. They cannot be one: the threads
-    are read oldest first from the base table and the ratings newest first
-    from LSI1, and either list can be long, so no single contiguous key
-    range holds the movie and a bounded page of both. Each Query starts at
-    the movie item, so either one tells whether the movie exists.
+    Two strongly consistent Queries of the movie's collection, sent at the
+    same time, so the request waits for one round trip: one from the movie
+    item through its comments (``MOVIE``, ``MOVIE#C#...``), one from the
+    first counter shard through the shards into the ratings
+    (``RATING#C#...``, ``RATING#U#...``). No single contiguous key range
+    holds the movie and a bounded page of both lists.
     """
-    build_client()
-    threads = _detail_pool.submit(thread_page, movie_id, limit=DETAIL_THREADS)
-    ratings = _detail_pool.submit(rating_page, movie_id, limit=DETAIL_RATINGS, start_key=None)
-    # Both, even when one fails: a Query left running would outlive the request (in
-    # Lambda, into the next one), still retrying.
-    queries: list[Future[Any]] = [threads, ratings]
-    wait(queries)
-    thread_result, rating_result = threads.result(), ratings.result()
-    movie = thread_result.movie or rating_result.movie
-    if movie is None:
+    threads, ratings = both(
+        partial(thread_page, movie_id, limit=DETAIL_THREADS),
+        partial(rating_page, movie_id, limit=DETAIL_RATINGS, start_key=None, with_counters=True),
+    )
+    if threads.movie is None or ratings.counters is None:
         return None
-    return MovieDetail(movie, thread_result, rating_result)
+    return MovieDetail(threads.movie, ratings.counters, threads, ratings)
 
 
 def update_movie(movie_id: int, user_id: int, changes: dict[str, Any]) -> MovieItem:
@@ -116,30 +114,99 @@ def update_movie(movie_id: int, user_id: int, changes: dict[str, Any]) -> MovieI
     return movie
 
 
-def delete_movie(movie_id: int, user_id: int) -> MovieItem:
-    """One DeleteItem, conditional on the owner; returns the deleted movie.
+def delete_movie(movie_id: int, user_id: int) -> None:
+    """One transaction: the movie, conditional on the owner, and its counter shards.
 
-    Its comments and ratings go with it asynchronously: the table's stream
-    delivers the removal to ``chalicelib.cleanup``, which deletes the rest of
-    the item collection. The request's cost does not depend on how many
-    there are.
+    Removing the shards with the movie is what makes a rating that lands
+    after the delete impossible (its transaction needs its shard). The
+    comments and ratings go afterwards, through the table's stream
+    (``changes.delete_movie_children``), so the request's cost does not
+    depend on how many there are.
     """
+    tx = Transaction()
+    tx.delete(MOVIE, MovieItem(*MovieItem.key(movie_id)), condition=_owned_by(user_id))
+    _delete_shards(tx, movie_id)
     try:
-        data = table_connection().delete_item(
-            *MovieItem.key(movie_id), condition=_owned_by(user_id), return_values="ALL_OLD"
-        )
-    except DeleteError as exc:
-        if _condition_failed(exc):
-            raise _not_found_or_forbidden(movie_id) from exc
-        raise
-    return MovieItem.from_raw_data(data["Attributes"])
+        tx.commit()
+    except ConditionFailed as exc:
+        raise _not_found_or_forbidden(movie_id) from exc
+
+
+def take_movie(movie_id: int, user_id: int) -> MovieItem:
+    """Delete the movie as ``delete_movie`` does, and return what was deleted (seed path).
+
+    A transaction cannot return the old item, so this reads it first and
+    conditions the delete on it being unchanged; an update in between
+    starts it again from the read.
+    """
+    return optimistic(lambda: _take_once(movie_id, user_id))
+
+
+def _take_once(movie_id: int, user_id: int) -> MovieItem:
+    movie = get_movie(movie_id)
+    if movie is None:
+        raise errors.MovieNotFound()
+    if movie.user_id != user_id:
+        raise errors.Forbidden("Not authorized to modify this movie")
+    tx = Transaction()
+    unchanged = _owned_by(user_id) & (MovieItem.updated_at == movie.updated_at)
+    tx.delete(MOVIE, MovieItem(*MovieItem.key(movie_id)), condition=unchanged)
+    _delete_shards(tx, movie_id)
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        raise RaceLost() from exc
+    return movie
+
+
+def _delete_shards(tx: Transaction, movie_id: int) -> None:
+    for shard in CounterShardItem.all_new(movie_id):
+        tx.delete(SHARD, shard)
 
 
 def list_movies(*, limit: int, offset: int, start_key: Key | None) -> Page[MovieItem]:
-    """All movies, newest first (GSI1)."""
-    return _page(
-        MovieItem.by_all_movies, ALL_MOVIES, ("gsi1pk", "gsi1sk"), limit, offset, start_key
+    """All movies, newest first: GSI1's shards, queried at once and merged by id.
+
+    Each shard's Query reads ``offset + limit + 1`` items, so a page reads
+    at most twice what it shows plus two (``offset``, for seed clients,
+    reads what it skips). The page's key holds every shard's position:
+    after the last item it gave this page, where it was if it gave none, or
+    ``END`` once it has given everything.
+    """
+    partitions = MovieItem.all_movies_partitions()
+    positions: list[Any] = start_key["after"] if start_key else [None] * len(partitions)
+    skip = 0 if start_key else offset
+    wanted = skip + limit + 1
+    open_shards = [n for n, position in enumerate(positions) if position != END]
+    results = at_once(*(partial(_newest, partitions[n], positions[n], wanted) for n in open_shards))
+    read = dict(zip(open_shards, results, strict=True))
+    merged = sorted(
+        ((movie, n) for n, movies in read.items() for movie in movies),
+        key=lambda pair: pair[0].gsi1sk or "",
+        reverse=True,
     )
+    shown = merged[: skip + limit]
+    if len(merged) <= len(shown):
+        return Page([movie for movie, _ in shown[skip:]], None)
+    after = list(positions)
+    for n, movies in read.items():
+        given = [movie for movie, shard in shown if shard == n]
+        if given:
+            after[n] = key_of(given[-1], "pk", "sk", "gsi1pk", "gsi1sk")
+        if len(movies) < wanted and len(given) == len(movies):
+            after[n] = END
+    return Page([movie for movie, _ in shown[skip:]], {"after": after})
+
+
+def _newest(partition: str, start_key: Key | None, count: int) -> list[MovieItem]:
+    results = MovieItem.by_all_movies.query(
+        partition,
+        scan_index_forward=False,
+        limit=count,
+        page_size=count,
+        last_evaluated_key=start_key,
+    )
+    return [movie for movie in results if isinstance(movie, MovieItem)]
 
 
 def list_owner_movies(
@@ -201,23 +268,3 @@ def _stored(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-def delete_movie_children(movie_id: int) -> int:
-    """Delete what is left of a deleted movie: its ratings, comments and their refs.
-
-    Called from the table's stream after the movie item is gone, so nothing
-    new can join the collection (every rating and comment write checks that
-    the movie exists in its transaction). Idempotent: a retried batch finds
-    less to delete. Returns the number of items deleted.
-    """
-    partition = MovieItem.key(movie_id)[0]
-    deleted = 0
-    with TableItem.batch_write() as batch:
-        for item in TableItem.query(partition, consistent_read=True):
-            batch.delete(item)
-            deleted += 1
-            if isinstance(item, CommentItem):
-                batch.delete(CommentRefItem(*CommentRefItem.key(item.id)))
-                deleted += 1
-    return deleted

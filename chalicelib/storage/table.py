@@ -11,7 +11,8 @@ access-pattern table.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+import zlib
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
@@ -25,13 +26,20 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import TableConnection
 from pynamodb.constants import NUMBER
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings, get_settings
+from chalicelib.storage import session_check
 
 ID_WIDTH = 16  # 2**53 has 16 digits; zero-padding keeps string order = numeric order
 ALL_MOVIES = "MOVIES"
+# GSI1 is the one index every movie shares, so its key is split this many ways
+# (``MOVIES#0``, ``MOVIES#1``) by a hash of the movie id; lists read every part at once.
+ALL_MOVIES_SHARDS = 2
+# Each movie's rating counters are split over this many items, so one movie takes
+# 10,000 rating changes a second without any one item passing 1,000 write units.
+COUNTER_SHARDS = 32
 MAX_COMMENT_DEPTH = 32  # a reply path of 33 ids still fits DynamoDB's 1,024-byte sort key
 
 
@@ -55,8 +63,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def spread(value: int, ways: int) -> int:
+    """A stable hash of ``value`` into ``0 .. ways - 1`` (the same in every process)."""
+    return zlib.crc32(padded(value).encode()) % ways
+
+
 class ByAllMovies(GlobalSecondaryIndex["TableItem"]):
-    """GSI1: every movie, newest first (``gsi1pk = MOVIES``, ``gsi1sk`` = id)."""
+    """GSI1: every movie, newest first (``gsi1pk = MOVIES#<shard>``, ``gsi1sk`` = id)."""
 
     class Meta:
         index_name = "gsi1"
@@ -77,22 +90,6 @@ class ByOwner(GlobalSecondaryIndex["TableItem"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
-class RatingsByTime(LocalSecondaryIndex["TableItem"]):
-    """LSI1: a movie's ratings by last change, strongly consistent.
-
-    The movie item carries ``lsi1sk = RATING#~``, which sorts after every
-    rating, so a descending Query returns the movie first and then its
-    ratings newest first: existence and a page in one call.
-    """
-
-    class Meta:
-        index_name = "lsi1"
-        projection = AllProjection()
-
-    pk = UnicodeAttribute(hash_key=True)
-    lsi1sk = UnicodeAttribute(range_key=True)
-
-
 class TableItem(Model):
     """The single table. Subclasses are the entities stored in it."""
 
@@ -109,12 +106,10 @@ class TableItem(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
-    lsi1sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
     by_all_movies: ClassVar[ByAllMovies] = ByAllMovies()
     by_owner: ClassVar[ByOwner] = ByOwner()
-    ratings_by_time: ClassVar[RatingsByTime] = RatingsByTime()
 
     configured: ClassVar[bool] = False
 
@@ -206,8 +201,28 @@ class LoginThrottleItem(TableItem, discriminator="login_throttle"):
 # ---------------------------------------------------------------- movies
 
 
+def mean_rating(count: int, total: int) -> float | None:
+    """The mean rating to two decimals, halves up (``None``: unrated).
+
+    Exact decimal arithmetic: ``round(53 / 8, 2)`` would give 6.62 (the
+    float rounds half to even); people expect 6.63.
+    """
+    if not count:
+        return None
+    mean = Decimal(total) / Decimal(count)
+    return float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 class MovieItem(TableItem, discriminator="movie"):
-    """A movie and its rating counters. ``pk = MOVIE#<id>``, ``sk = MOVIE``."""
+    """A movie. ``pk = MOVIE#<id>``, ``sk = MOVIE``.
+
+    ``rating_count``/``rating_sum`` are a *copy* of the sums of the movie's
+    counter shards (``CounterShardItem``), there for the list items that
+    GSI1 and GSI2 project. Only the stream consumer writes them, with
+    ``counted_version`` (the shards' total of changes) so that an older or
+    redelivered recount never overwrites a newer one. A rating change never
+    writes this item, so it never writes a GSI key that movies share.
+    """
 
     id = IntegerAttribute()
     user_id = IntegerAttribute()
@@ -218,29 +233,41 @@ class MovieItem(TableItem, discriminator="movie"):
     updated_at = UTCDateTimeAttribute()
     rating_count = IntegerAttribute(default=0)
     rating_sum = IntegerAttribute(default=0)
+    counted_version = IntegerAttribute(null=True)
 
     SK: ClassVar[str] = "MOVIE"
-    LSI_SK: ClassVar[str] = "RATING#~"
+
+    @staticmethod
+    def partition(movie_id: int) -> str:
+        """The movie's item collection: the movie, its comments, counter shards and ratings."""
+        return f"MOVIE#{movie_id}"
 
     @classmethod
     def key(cls, movie_id: int) -> tuple[str, str]:
-        return f"MOVIE#{movie_id}", cls.SK
+        return cls.partition(movie_id), cls.SK
+
+    @staticmethod
+    def id_in(partition: str) -> int | None:
+        """The movie id of a movie's partition key; ``None`` for any other partition."""
+        prefix, _, number = partition.partition("#")
+        return int(number) if prefix == "MOVIE" and number.isdigit() else None
 
     def average_rating(self) -> float | None:
-        """The mean rating to two decimals, halves up, from the counters (``None``: unrated).
-
-        Exact decimal arithmetic: ``round(53 / 8, 2)`` would give 6.62 (the
-        float rounds half to even); people expect 6.63.
-        """
-        count = self.rating_count or 0
-        if not count:
-            return None
-        mean = Decimal(self.rating_sum or 0) / Decimal(count)
-        return float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        """The mean of the copied counters (list items); exact values come from the shards."""
+        return mean_rating(self.rating_count or 0, self.rating_sum or 0)
 
     @staticmethod
     def owner_partition(user_id: int) -> str:
         return f"OWNER#{user_id}"
+
+    @staticmethod
+    def all_movies_partitions() -> list[str]:
+        """GSI1's partitions, one per shard of the all-movies list."""
+        return [f"{ALL_MOVIES}#{shard}" for shard in range(ALL_MOVIES_SHARDS)]
+
+    @classmethod
+    def all_movies_partition(cls, movie_id: int) -> str:
+        return cls.all_movies_partitions()[spread(movie_id, ALL_MOVIES_SHARDS)]
 
     @classmethod
     def new(cls, movie_id: int, user_id: int, **fields: Any) -> MovieItem:
@@ -255,20 +282,64 @@ class MovieItem(TableItem, discriminator="movie"):
             updated_at=now,
             rating_count=0,
             rating_sum=0,
-            gsi1pk=ALL_MOVIES,
+            gsi1pk=cls.all_movies_partition(movie_id),
             gsi1sk=padded(movie_id),
             gsi2pk=cls.owner_partition(user_id),
             gsi2sk=padded(movie_id),
-            lsi1sk=cls.LSI_SK,
             **fields,
         )
 
 
-class RatingItem(TableItem, discriminator="rating"):
-    """One user's rating of one movie: ``pk = MOVIE#<id>``, ``sk = RATING#<user>``.
+class CounterShardItem(TableItem, discriminator="rating_counter"):
+    """One of a movie's ``COUNTER_SHARDS`` rating counters: ``sk = RATING#C#<nn>``.
 
-    Keyed by the user, so "one rating per user per movie" is the key itself;
-    ``lsi1sk = RATING#<updated ms>#<user>`` orders them newest first.
+    A rating change adds to one shard (the caller's, by a hash of the user
+    id) in the same transaction as the rating; the movie's exact counters
+    are the sums over its shards, read in one Query. ``changes`` counts the
+    changes a shard took, so the sum of ``changes`` is a version that only
+    grows. The shards exist exactly as long as the movie (they are written
+    in its create and delete transactions), so "the shard exists" is the
+    rating change's check that the movie exists, without touching the movie
+    item. They sort just before the ratings (``RATING#U#...``): a Query that
+    starts at the last shard says whether the movie exists and goes straight
+    on into its ratings. Nothing else is stored on a shard (its movie and
+    number are in its key): 32 of them are about 3 KB, one read unit.
+    """
+
+    rating_count = IntegerAttribute(default=0)
+    rating_sum = IntegerAttribute(default=0)
+    changes = IntegerAttribute(default=0)
+
+    PREFIX: ClassVar[str] = "RATING#C#"
+
+    @classmethod
+    def key(cls, movie_id: int, shard: int) -> tuple[str, str]:
+        return MovieItem.partition(movie_id), f"{cls.PREFIX}{shard:02d}"
+
+    @classmethod
+    def key_for(cls, movie_id: int, user_id: int) -> tuple[str, str]:
+        """The shard that ``user_id``'s rating changes add to."""
+        return cls.key(movie_id, spread(user_id, COUNTER_SHARDS))
+
+    @classmethod
+    def head_key(cls, movie_id: int) -> tuple[str, str]:
+        """The last shard, which sorts right before the ratings."""
+        return cls.key(movie_id, COUNTER_SHARDS - 1)
+
+    @classmethod
+    def all_new(cls, movie_id: int) -> list[CounterShardItem]:
+        """The shards of a new movie, all at zero."""
+        return [
+            cls(*cls.key(movie_id, n), rating_count=0, rating_sum=0, changes=0)
+            for n in range(COUNTER_SHARDS)
+        ]
+
+
+class RatingItem(TableItem, discriminator="rating"):
+    """One user's rating of one movie: ``pk = MOVIE#<id>``, ``sk = RATING#U#<user>``.
+
+    Keyed by the user, so "one rating per user per movie" is the key itself,
+    and a movie's ratings list in user-id order.
     """
 
     id = IntegerAttribute()
@@ -278,16 +349,25 @@ class RatingItem(TableItem, discriminator="rating"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
-    PREFIX: ClassVar[str] = "RATING#"
+    PREFIX: ClassVar[str] = "RATING#U#"
+    LAST_SK: ClassVar[str] = "RATING#U#~"  # after every user id: the end of the ratings
 
     @classmethod
     def key(cls, movie_id: int, user_id: int) -> tuple[str, str]:
-        return MovieItem.key(movie_id)[0], f"{cls.PREFIX}{padded(user_id)}"
+        return MovieItem.partition(movie_id), f"{cls.PREFIX}{padded(user_id)}"
 
     @classmethod
-    def order_key(cls, user_id: int, changed_at: datetime) -> str:
-        millis = int(changed_at.timestamp() * 1000)
-        return f"{cls.PREFIX}{millis:015d}#{padded(user_id)}"
+    def new(cls, movie_id: int, user_id: int, value: int, rating_id: int) -> RatingItem:
+        now = utcnow()
+        return cls(
+            *cls.key(movie_id, user_id),
+            id=rating_id,
+            movie_id=movie_id,
+            user_id=user_id,
+            rating=value,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 # ---------------------------------------------------------------- comments
@@ -318,12 +398,30 @@ class CommentItem(TableItem, discriminator="comment"):
     @classmethod
     def path_key(cls, movie_id: int, ancestor_ids: list[int], comment_id: int) -> tuple[str, str]:
         path = "#".join(padded(i) for i in [*ancestor_ids, comment_id])
-        return MovieItem.key(movie_id)[0], f"{cls.PREFIX}{path}"
+        return MovieItem.partition(movie_id), f"{cls.PREFIX}{path}"
 
     @classmethod
     def path_ids(cls, sk: str) -> list[int]:
         """The ids on the path from the root to this comment, inclusive."""
         return [int(part) for part in sk.removeprefix(cls.PREFIX).split("#")]
+
+    @classmethod
+    def new(
+        cls, movie_id: int, ancestors: list[int], comment_id: int, user_id: int, text: str
+    ) -> CommentItem:
+        now = utcnow()
+        return cls(
+            *cls.path_key(movie_id, ancestors, comment_id),
+            id=comment_id,
+            movie_id=movie_id,
+            user_id=user_id,
+            parent_comment_id=ancestors[-1] if ancestors else None,
+            comment_text=text,
+            created_at=now,
+            updated_at=now,
+            deleted=False,
+            reply_count=0,
+        )
 
 
 class CommentRefItem(TableItem, discriminator="comment_ref"):
@@ -347,6 +445,79 @@ class CommentRefItem(TableItem, discriminator="comment_ref"):
     def key(comment_id: int) -> tuple[str, str]:
         return f"COMMENT#{comment_id}", "REF"
 
+    @classmethod
+    def new(cls, comment: CommentItem) -> CommentRefItem:
+        return cls(
+            *cls.key(comment.id),
+            movie_id=comment.movie_id,
+            comment_sk=comment.sk,
+            user_id=comment.user_id,
+            reply_count=0,
+            deleted=False,
+        )
+
+
+# ---------------------------------------------------------------- sessions
+
+
+class SessionItem(TableItem, discriminator="session"):
+    """One login: ``pk = USER#<user>``, ``sk = SESSION#<session id>``.
+
+    In the user's partition, beside the profile, so one Query lists a user's
+    sessions (newest first: ids are time-ordered) and the authorizer checks
+    one with a GetItem by the token's ``sub`` and ``sid`` (the key format is
+    ``session_check``'s, whose lean module the authorizer imports).
+    ``refresh_hash`` is the SHA-256 of the one refresh token that is current;
+    ``rotated_at`` (epoch seconds) when it was issued, which starts the grace
+    period for the token before it. Ending a session deletes the item;
+    ``expires_at`` (TTL, also checked on read) ends it when its refresh token
+    runs out.
+    """
+
+    id = IntegerAttribute()
+    user_id = IntegerAttribute()
+    refresh_hash = UnicodeAttribute()
+    rotated_at = IntegerAttribute()
+    user_agent = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute()
+
+    PREFIX: ClassVar[str] = session_check.SESSION_PREFIX
+
+    @staticmethod
+    def key(user_id: int, session_id: int) -> tuple[str, str]:
+        return session_check.session_key(user_id, session_id)
+
+    @staticmethod
+    def partition(user_id: int) -> str:
+        return session_check.user_partition(user_id)
+
+    @classmethod
+    def new(
+        cls,
+        user_id: int,
+        session_id: int,
+        *,
+        refresh_hash: str,
+        user_agent: str | None,
+        lifetime: timedelta,
+    ) -> SessionItem:
+        now = utcnow()
+        return cls(
+            *cls.key(user_id, session_id),
+            id=session_id,
+            user_id=user_id,
+            refresh_hash=refresh_hash,
+            rotated_at=int(now.timestamp()),
+            user_agent=user_agent,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + lifetime,
+        )
+
+    def is_live(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at > now
+
 
 ENTITIES: tuple[type[TableItem], ...] = (
     UserItem,
@@ -354,9 +525,11 @@ ENTITIES: tuple[type[TableItem], ...] = (
     EmailItem,
     LoginThrottleItem,
     MovieItem,
+    CounterShardItem,
     RatingItem,
     CommentItem,
     CommentRefItem,
+    SessionItem,
 )
 
 
@@ -406,14 +579,15 @@ def table_definition(table_name: str) -> dict[str, Any]:
         "KeySchema": schema["key_schema"],
         "AttributeDefinitions": schema["attribute_definitions"],
         "GlobalSecondaryIndexes": schema["global_secondary_indexes"],
-        "LocalSecondaryIndexes": schema["local_secondary_indexes"],
         "StreamSpecification": {
             "StreamEnabled": True,
             "StreamViewType": TableItem.Meta.stream_view_type,
         },
     }
     definition = _camel_keys(definition)
-    for index in definition["GlobalSecondaryIndexes"] + definition["LocalSecondaryIndexes"]:
+    # No local secondary index: one would pin each movie's item collection to one
+    # partition (and 10 GB), capping how fast one movie can be rated.
+    for index in definition["GlobalSecondaryIndexes"]:
         for extra in ("AttributeDefinitions", "ProvisionedThroughput"):
             index.pop(extra, None)
         index["KeySchema"].sort(key=lambda part: part["KeyType"] != "HASH")

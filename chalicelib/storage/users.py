@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from chalicelib.storage.engine import (
 from chalicelib.storage.table import (
     EmailItem,
     LoginThrottleItem,
+    SessionItem,
     TableItem,
     UserItem,
     UsernameItem,
@@ -199,13 +201,23 @@ def update_profile(user_id: int, changes: dict[str, Any]) -> UserItem:
     return optimistic(attempt)
 
 
-def change_password(user: UserItem, password_hash: str) -> None:
-    """Replace the hash on the user and on both markers, if it is still the one read.
+MAX_SESSIONS_ENDED_WITH_THE_PASSWORD = 97  # a transaction holds 100 actions; 3 are the hash's
+
+
+def change_password(
+    user: UserItem, password_hash: str, ending: Sequence[SessionItem] = ()
+) -> Sequence[SessionItem]:
+    """Replace the hash on the user and on both markers, if it is still the one read,
+    and end the sessions ``ending``, in one transaction.
 
     The caller has read ``user`` and checked the current password against
     it; the condition makes a concurrent change of password lose cleanly.
+    Past ``MAX_SESSIONS_ENDED_WITH_THE_PASSWORD`` sessions, the rest are
+    returned for the caller to end after the commit.
     """
     tx = Transaction()
+    for session in ending[:MAX_SESSIONS_ENDED_WITH_THE_PASSWORD]:
+        tx.delete(f"session {session.id}", session)
     tx.update(
         "user",
         user,
@@ -223,6 +235,7 @@ def change_password(user: UserItem, password_hash: str) -> None:
         tx.commit()
     except ConditionFailed as exc:
         raise errors.Conflict("The password was changed by another request; try again") from exc
+    return ending[MAX_SESSIONS_ENDED_WITH_THE_PASSWORD:]
 
 
 def _claim(

@@ -1,0 +1,187 @@
+"""The local event source mapping behaves as Lambda's: filter, batches, window, retries.
+
+The handler here is a recording stand-in, so each rule is seen on its own;
+the app's own handler behind it is tested in test_movie_cleanup and
+test_rating_counters. Also pinned: the moto behaviour the embedded engine's
+faster transactions rely on (a cancelled transaction leaves nothing behind).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.settings import get_settings
+from chalicelib.storage import changes
+from chalicelib.storage.table import CounterShardItem, MovieItem
+from devtools.stream_runner import StreamRunner, matches, table_stream_arn
+from tests.conftest import STREAMS_ENDPOINT, Api, User, body, dynamodb_client
+from tests.snapshots import table_items
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Handler:
+    """Records every batch; answers failures from a script, one answer per call."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+        self.answers = list(answers)
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        self.batches.append(event["Records"])
+        answer = self.answers.pop(0) if self.answers else None
+        if isinstance(answer, Exception):
+            raise answer
+        if answer == "fail the second":
+            return {"batchItemFailures": [{"itemIdentifier": sequence(event["Records"][1])}]}
+        return {"batchItemFailures": []}
+
+
+def sequence(record: dict[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
+def runner(handler: Handler, clock: Clock | None = None, **settings: Any) -> StreamRunner:
+    streams = boto3.client("dynamodbstreams", endpoint_url=STREAMS_ENDPOINT)
+    arn = table_stream_arn(dynamodb_client(), get_settings().table_name)
+    return StreamRunner(streams, arn, handler, clock=clock or Clock(), **settings)
+
+
+def rate_three(api: Api, owner: User, raters: list[User]) -> int:
+    movie = body(api.post("/movies", {"title": "Streamed"}, token=owner.token))["id"]
+    for user in raters:
+        response = api.post(f"/movies/{movie}/ratings", {"rating": 5}, token=user.token)
+        assert response.status_code == 200
+    return int(movie)
+
+
+@pytest.fixture
+def raters(make_user: Any) -> list[User]:
+    return [make_user(f"rater{n}") for n in range(3)]
+
+
+def test_the_filter_passes_counter_changes_and_movie_removals_only() -> None:
+    shard = {"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "RATING#C#07"}}}}
+    movie_gone = {"eventName": "REMOVE", "dynamodb": {"Keys": {"sk": {"S": "MOVIE"}}}}
+    others = [
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "RATING#C#07"}}}},
+        {"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "MOVIE"}}}},
+        {"eventName": "REMOVE", "dynamodb": {"Keys": {"sk": {"S": "RATING#U#0001"}}}},
+        {"eventName": "MODIFY", "dynamodb": {}},
+    ]
+    passes = [any(matches(p, r) for p in changes.FILTER_PATTERNS) for r in [shard, movie_gone]]
+    assert passes == [True, True]
+    assert not any(matches(p, r) for p in changes.FILTER_PATTERNS for r in others)
+
+
+def test_a_batch_waits_for_the_window_or_for_the_batch_size(
+    api: Api, alice: User, raters: list[User]
+) -> None:
+    clock, handler = Clock(), Handler()
+    stream = runner(handler, clock, window_seconds=10, batch_size=100)
+    rate_three(api, alice, raters)
+    stream.poll()
+    assert stream.deliver_due() == 0
+    clock.now = 9.9
+    assert stream.deliver_due() == 0
+    clock.now = 10.0
+    assert stream.deliver_due() == 1
+    assert [len(batch) for batch in handler.batches] == [3]
+    small = runner(Handler(), Clock(), window_seconds=10, batch_size=2)
+    small.poll()
+    assert small.deliver_due() == 1  # a full batch goes at once; the third record waits
+
+
+def test_a_reported_failure_is_retried_from_that_record_and_a_raise_retries_all(
+    api: Api, alice: User, raters: list[User]
+) -> None:
+    rate_three(api, alice, raters)
+    handler = Handler("fail the second", RuntimeError("boom"), None)
+    stream = runner(handler)
+    stream.drain()
+    first, second, third = handler.batches
+    assert [sequence(r) for r in second] == [sequence(r) for r in first[1:]]
+    assert third == second
+    assert stream.given_up == []
+
+
+def test_a_batch_that_keeps_failing_is_given_up_after_the_retries(
+    api: Api, alice: User, raters: list[User]
+) -> None:
+    rate_three(api, alice, raters)
+    handler = Handler(*[RuntimeError("down")] * 10)
+    stream = runner(handler, max_retries=2)
+    stream.drain()
+    assert len(handler.batches) == 3
+    [given_up] = stream.given_up
+    assert len(given_up) == 3
+    assert stream.drain() == 0  # at least once, not forever
+
+
+def test_records_reach_the_handler_as_lambda_shapes_them(
+    api: Api, alice: User, raters: list[User]
+) -> None:
+    movie = rate_three(api, alice, raters)
+    handler = Handler()
+    runner(handler).drain()
+    [batch] = handler.batches
+    record = batch[0]
+    assert f":table/{get_settings().table_name}/stream/" in record["eventSourceARN"]
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    decoded = changes.decode(record["eventName"], record["dynamodb"]["Keys"], sequence(record))
+    assert decoded == changes.Change(movie, changes.COUNTED, sequence(record))
+
+
+def test_a_cancelled_transaction_leaves_the_table_as_it_was(api: Api, alice: User) -> None:
+    """moto's rollback, which the embedded engine's one-copy-per-table transactions rely on."""
+    movie = body(api.post("/movies", {"title": "Kept"}, token=alice.token))["id"]
+    before = table_items()
+    table = get_settings().table_name
+    shard_pk, shard_sk = CounterShardItem.key(movie, 3)
+    client = dynamodb_client()
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": shard_pk}, "sk": {"S": shard_sk}},
+                        "UpdateExpression": "ADD changes :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": MovieItem.partition(movie)}, "sk": {"S": "MOVIE"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert table_items() == before
+
+
+def test_records_after_a_cancelled_transaction_are_still_read(
+    api: Api, alice: User, bob: User, raters: list[User]
+) -> None:
+    """moto rolls a cancelled transaction back by swapping in a copy of the table and
+    its stream; the runner asks for a new iterator at every poll, so it follows."""
+    handler = Handler()
+    stream = runner(handler)
+    movie = rate_three(api, alice, raters)
+    stream.drain()
+    refused = api.post("/movies/9999/ratings", {"rating": 5}, token=bob.token)
+    assert refused.status_code == 404  # a cancelled transaction
+    assert api.post(f"/movies/{movie}/ratings", {"rating": 1}, token=bob.token).status_code == 200
+    stream.drain()
+    assert [len(batch) for batch in handler.batches] == [3, 1]
