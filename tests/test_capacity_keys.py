@@ -8,7 +8,10 @@ by the goals (``bench.model``): one movie at 10,000 changes a second, and
 movies share may take over 1,000 WCU/s. The stream consumer's batches are
 charged too, as the deployed event source mapping would deliver them. What
 a "shared key" is comes from the recording itself: a key written while
-rating two different movies.
+rating two different movies. Each test also checks that the recording
+holds what the design spreads the load over (every counter shard of the
+movie took writes, the consumer's batches wrote GSI1 under each movie's own
+shard), so a recording that missed them cannot pass for the wrong reason.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 
 from app import app
-from bench.capacity import Item, Recorder, TableShape
+from bench.capacity import INDEX_KEY, ITEM, Item, Recorder, TableShape
 from bench.model import SHARED_KEY, WCU_PER_SECOND, KeyLoad, Sample, key_loads, shared_keys
 from bench.scale import CONSUMER, Rig, Workload, change_parts, consumer_part, rating_changes
 from bench.scale import new_movie as new_owned_movie
@@ -26,7 +29,13 @@ from bench.scenarios import World
 from bench.streams import StreamTap, stream_mapping
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine
-from chalicelib.storage.table import table_definition
+from chalicelib.storage.table import (
+    COUNTER_SHARDS,
+    ByAllMovies,
+    CounterShardItem,
+    MovieItem,
+    table_definition,
+)
 from tests.conftest import Api, dynamodb_client
 
 GOALS = Workload()
@@ -66,6 +75,20 @@ def too_busy(loads: list[KeyLoad]) -> dict[str, float]:
     }
 
 
+def written(samples: list[Sample], level: str, index: str = "") -> set[str]:
+    """The keys at ``level`` (of ``index``) that the samples charged write units to."""
+    return {
+        charge.key
+        for sample in samples
+        for charge in sample.charges
+        if charge.level == level and charge.index == index and charge.write_units
+    }
+
+
+def consumed(samples: list[Sample]) -> list[Sample]:
+    return [sample for sample in samples if sample.kind == CONSUMER]
+
+
 def batches(rig: Rig, changes_per_second: float) -> float:
     return rig.mapping.batches_per_second(changes_per_second) if rig.mapping else 0.0
 
@@ -82,6 +105,9 @@ def test_one_movie_takes_10000_rating_changes_a_second_with_no_key_over_1000_wcu
     )
 
     assert too_busy(loads) == {}
+    shards = {" / ".join(CounterShardItem.key(movie_id, n)) for n in range(COUNTER_SHARDS)}
+    assert shards <= written(samples, ITEM)  # the changes' units spread over every shard
+    assert written(consumed(samples), ITEM) == {" / ".join(MovieItem.key(movie_id))}
 
 
 def many_movies(rig: Rig) -> list[Sample]:
@@ -91,6 +117,10 @@ def many_movies(rig: Rig) -> list[Sample]:
         movie_id, owner_id = new_owned_movie(rig, owner)
         samples += rating_changes(rig, movie_id, owner_id, rig.raters(RATERS_PER_MOVIE))
     return samples
+
+
+def movies_of(samples: list[Sample]) -> set[int]:
+    return {sample.movie for sample in samples}
 
 
 def test_a_rating_change_writes_no_key_that_different_movies_share(rig: Rig) -> None:
@@ -112,3 +142,8 @@ def test_100000_changes_a_second_over_10000_movies_put_no_shared_key_over_1000_w
     )
 
     assert too_busy(loads) == {}
+    gsi1 = ByAllMovies.Meta.index_name
+    lists = {MovieItem.all_movies_partition(movie) for movie in movies_of(samples)}
+    assert {sample.movie for sample in consumed(samples)} == movies_of(samples)
+    assert written(consumed(samples), INDEX_KEY, gsi1) == lists  # each movie's own GSI1 shard
+    assert not written([s for s in samples if s.kind != CONSUMER], INDEX_KEY, gsi1)
