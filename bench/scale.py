@@ -299,6 +299,8 @@ class Analysis:
     shared_on_request_path: dict[str, set[int]]
     consumer_batches_per_second: float
     movie_ceiling_by_kind: dict[str, Ceiling] = field(default_factory=dict)
+    consumer_ceiling: Ceiling = field(default_factory=lambda: Ceiling(math.inf, None))
+    """Movie-batches a second the consumer can write before a shared key is full."""
 
     @property
     def app_ceiling(self) -> float:
@@ -392,6 +394,7 @@ def analyse(recording: Recording, workload: Workload, mapping: StreamMapping | N
         shared_keys(request_path),
         app_batches,
         by_kind,
+        ceiling(key_loads([consumer_part(recording.many, 1.0)], keep=shared)),
     )
 
 
@@ -530,12 +533,34 @@ def costs_table(
         found = ratio(before, (rru, wru))
         note = "ok"
         if found > RATIO_LIMIT:
-            note = f"documented: {reasons[name]}" if name in reasons else "**over 1.5x**"
+            note = "documented (below)" if name in reasons else "**over 1.5x**"
         shown = "inf" if math.isinf(found) else f"{found:.2f}"
         rows.append([f"`{name}`", f"{rru:g}", str(wru), f"{before[0]:g}", str(before[1]), shown])
         rows[-1].append(note)
     headers = ["request", "RRU", "WRU", "RRU before", "WRU before", "ratio", ""]
-    return table(headers, [row + [""] * (len(headers) - len(row)) for row in rows])
+    text = table(headers, [row + [""] * (len(headers) - len(row)) for row in rows])
+    documented = [
+        f"- `{name}`: {reasons[name]}."
+        for name, cost in costs.items()
+        if name in reasons and name in baseline and ratio(baseline[name], cost) > RATIO_LIMIT
+    ]
+    if documented:
+        text += "\n\nWhy these cost more than 1.5x what they did:\n\n" + "\n".join(documented)
+    return text
+
+
+def consumer_ceiling_text(analysis: Analysis, mapping: StreamMapping | None) -> str:
+    """How many movie-batches a second the consumer's shared keys take (not rating changes)."""
+    found = analysis.consumer_ceiling
+    if mapping is None or found.key is None:
+        return "- The stream consumer writes no key that movies share."
+    window = mapping.window_seconds
+    movies = f" ({found.rate * window:,.0f} movies changing in every {window:g} s window)"
+    return (
+        f"- The stream consumer, by its shared keys: {rate(found.rate)} movie-batches/s"
+        f"{movies if window else ''}, bound by the {found.key.level} `{found.key.shape}`; "
+        f"it runs {analysis.consumer_batches_per_second:,.0f}/s at the app-wide rate."
+    )
 
 
 def consumer_text(recording: Recording, analysis: Analysis, mapping: StreamMapping | None) -> str:
@@ -587,6 +612,7 @@ def render(
                 )
                 + ".",
                 f"- The app, by its shared keys: {ceiling_text(analysis.shared_ceiling)}.",
+                consumer_ceiling_text(analysis, mapping),
                 f"- The app, by its hottest movie ({workload.active_shares()[0]:.1%} of the "
                 f"changes): {rate(analysis.movie_ceiling.rate / workload.active_shares()[0])}/s.",
                 f"- The app: {rate(analysis.app_ceiling)} rating changes/s (goal: "
