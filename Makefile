@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check format clean package lint-template checkov policies bench
+.PHONY: install run test check format clean package lint-template checkov policies bench bench-scale budgets
 
 DOCS_ASSETS := chalicelib/docs_assets/versions.json
 
@@ -37,6 +37,15 @@ check: install
 # cold starts and password hashing per endpoint, as Markdown. See docs/PERFORMANCE.md.
 bench: install
 	$(BIN)/python -m bench
+
+# The capacity model (offline, a few minutes): per-key load under the stated workload,
+# the ceilings, and each request's cost against the stored baseline. See docs/PERFORMANCE.md.
+bench-scale: install
+	$(BIN)/python -m bench.scale
+
+# Rewrite the README's budget table from the catalogue in bench/scenarios.py.
+budgets: install
+	$(BIN)/python -m bench.budgets --write README.md
 
 .PHONY: fuzz test-browser client migrate-seed
 

@@ -19,8 +19,27 @@ DynamoDB's published rules:
   item.
 * Index writes: an item that enters, leaves or changes in an index writes
   the index entry too (both the old and the new entry when an index key
-  changes), at 1 KB per unit. These are counted at the standard rate, also
-  inside transactions.
+  changes), at 1 KB per unit of the projected entry. A local secondary
+  index is written with its item, synchronously and in the same partition,
+  so inside a transaction its entries cost double like the item; a global
+  secondary index is written asynchronously, at the standard rate. (This is
+  the rule that reproduces the ceilings measured for issue 12: ~125 first
+  ratings a second on one movie, ~1,000 rating changes a second app-wide;
+  ``ReturnConsumedCapacity=INDEXES`` on AWS is the way to confirm it.)
+
+Every unit is also charged to the keys that carry it (``Charge``), which is
+what the capacity model (``bench.scale``) adds up per key:
+
+* the *item* (its table key), for its write or read units;
+* the *partition*: with a local secondary index the whole item collection
+  of a partition key is one partition (DynamoDB cannot split it), so it
+  carries its items' units and their LSI entries; without one, DynamoDB
+  splits a hot partition key by sort key, so a write is charged to its item
+  alone. A Query is charged to the partition key it reads, in either case
+  (the model cannot see where DynamoDB split it);
+* the *index key value*: each GSI entry's units to its GSI partition key
+  value (the old one and the new one when it changes), a GSI Query to the
+  value it reads.
 
 Put, Update and Delete payloads do not carry the whole item, so the
 ``Recorder`` reads each written item before and after the call, consistently,
@@ -31,6 +50,7 @@ is used only to count, never while timing.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -103,6 +123,34 @@ def write_units(size: int, *, transactional: bool = False) -> int:
     return units * 2 if transactional else units
 
 
+# ---------------------------------------------------------------- where units land
+
+ITEM = "item"
+PARTITION = "partition"
+INDEX_KEY = "index key"
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Units that one call spends on one key: an item, a partition or an index key value."""
+
+    level: str
+    key: str
+    write_units: float = 0.0
+    read_units: float = 0.0
+    index: str = ""
+    """The GSI an index key value belongs to (empty for the table's items and partitions)."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.index} {self.key}" if self.index else self.key
+
+
+def _text(value: Mapping[str, Any]) -> str:
+    ((_, data),) = value.items()
+    return str(data)
+
+
 # ---------------------------------------------------------------- the table's shape
 
 
@@ -112,6 +160,7 @@ class Index:
     keys: tuple[str, ...]
     projection: str
     included: tuple[str, ...] = ()
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,11 +179,13 @@ class TableShape:
                 keys=tuple(part["AttributeName"] for part in index["KeySchema"]),
                 projection=index["Projection"]["ProjectionType"],
                 included=tuple(index["Projection"].get("NonKeyAttributes", ())),
+                local=local,
             )
-            for index in [
-                *definition.get("GlobalSecondaryIndexes", ()),
-                *definition.get("LocalSecondaryIndexes", ()),
-            ]
+            for local, group in (
+                (False, definition.get("GlobalSecondaryIndexes", ())),
+                (True, definition.get("LocalSecondaryIndexes", ())),
+            )
+            for index in group
         ]
         keys = tuple(part["AttributeName"] for part in definition["KeySchema"])
         return cls(keys, tuple(indexes))
@@ -151,20 +202,94 @@ class TableShape:
         wanted = {*self.keys, *index.keys, *index.included}
         return {name: value for name, value in item.items() if name in wanted}
 
-    def index_write_units(self, before: Item | None, after: Item | None) -> int:
-        return sum(self._index_units(before, after, index) for index in self.indexes)
+    @property
+    def has_local_index(self) -> bool:
+        return any(index.local for index in self.indexes)
 
-    def _index_units(self, before: Item | None, after: Item | None, index: Index) -> int:
+    def index(self, name: str) -> Index | None:
+        return next((index for index in self.indexes if index.name == name), None)
+
+    def item_key(self, key: Item) -> str:
+        return " / ".join(_text(key[name]) for name in self.keys if name in key)
+
+    def partition_of_write(self, key: Item) -> str:
+        """The partition a write lands on: the whole collection with an LSI, else the item."""
+        if self.has_local_index:
+            return _text(key[self.keys[0]])
+        return self.item_key(key)
+
+    def index_write_units(
+        self, before: Item | None, after: Item | None, *, transactional: bool = False
+    ) -> int:
+        return sum(
+            units
+            for index in self.indexes
+            for _, units in self.index_entry_writes(before, after, index, transactional)
+        )
+
+    def index_entry_writes(
+        self, before: Item | None, after: Item | None, index: Index, transactional: bool
+    ) -> list[tuple[str, int]]:
+        """Each index entry written: its index partition key value, and its units."""
+        doubled = transactional and index.local
         old, new = self.entry(before, index), self.entry(after, index)
-        if old is None and new is None:
-            return 0
-        if old is None or new is None:
-            return write_units(item_size(old or new))
-        if any(old[name] != new[name] for name in index.keys):
-            return write_units(item_size(old)) + write_units(item_size(new))
         if old == new:
-            return 0
-        return write_units(max(item_size(old), item_size(new)))
+            return []
+        if old is not None and new is not None and all(old[k] == new[k] for k in index.keys):
+            size = max(item_size(old), item_size(new))
+            return [(_text(new[index.keys[0]]), write_units(size, transactional=doubled))]
+        return [
+            (_text(entry[index.keys[0]]), write_units(item_size(entry), transactional=doubled))
+            for entry in (old, new)
+            if entry is not None
+        ]
+
+    def write_charges(
+        self, write: Write, before: Item | None, after: Item | None, units: int
+    ) -> list[Charge]:
+        """Where one written (or checked) item's units land."""
+        item = self.item_key(write.key)
+        charges = [Charge(ITEM, item, write_units=units)]
+        on_partition = float(units)
+        if write.action != "check":
+            for index in self.indexes:
+                for value, entry_units in self.index_entry_writes(
+                    before, after, index, write.transactional
+                ):
+                    if index.local:
+                        on_partition += entry_units
+                    else:
+                        charges.append(Charge(INDEX_KEY, value, entry_units, index=index.name))
+        charges.append(Charge(PARTITION, self.partition_of_write(write.key), on_partition))
+        return charges
+
+    def item_read_charges(self, key: Item, units: float) -> list[Charge]:
+        item = self.item_key(key)
+        partition = self.partition_of_write(key)
+        return [
+            Charge(ITEM, item, read_units=units),
+            Charge(PARTITION, partition, read_units=units),
+        ]
+
+    def query_charges(self, params: Mapping[str, Any], units: float) -> list[Charge]:
+        """A Query's units, on the partition key value (of the table, an LSI or a GSI) it reads."""
+        index = self.index(str(params.get("IndexName", "")))
+        hash_key = index.keys[0] if index is not None else self.keys[0]
+        value = _queried_value(params, hash_key)
+        if index is not None and not index.local:
+            return [Charge(INDEX_KEY, value, read_units=units, index=index.name)]
+        return [Charge(PARTITION, value, read_units=units)]
+
+
+def _queried_value(params: Mapping[str, Any], attribute: str) -> str:
+    """The partition key value of a Query, from its key condition (``#n = :v``)."""
+    names = {name: real for name, real in params.get("ExpressionAttributeNames", {}).items()}
+    values = params.get("ExpressionAttributeValues", {})
+    condition = str(params.get("KeyConditionExpression", ""))
+    for left, right in re.findall(r"([#\w]+)\s*=\s*(:\w+)", condition):
+        if names.get(left, left) == attribute and right in values:
+            return _text(values[right])
+    return "?"
 
 
 # ---------------------------------------------------------------- costs
@@ -184,6 +309,7 @@ class Cost:
     write_units: int = 0
     index_write_units: int = 0
     failed_calls: int = 0
+    charges: list[Charge] = field(default_factory=list)
 
     def add(self, other: Cost) -> None:
         self.calls += other.calls
@@ -196,6 +322,7 @@ class Cost:
         self.write_units += other.write_units
         self.index_write_units += other.index_write_units
         self.failed_calls += other.failed_calls
+        self.charges.extend(other.charges)
 
     def operations_text(self) -> str:
         return ", ".join(
@@ -204,30 +331,56 @@ class Cost:
         )
 
 
-def read_cost(operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]) -> Cost:
-    """Items, bytes and read units of a successful read call."""
+def read_cost(
+    operation: str,
+    params: Mapping[str, Any],
+    parsed: Mapping[str, Any],
+    shape: TableShape | None = None,
+) -> Cost:
+    """Items, bytes and read units of a successful read call (charged to keys, given ``shape``)."""
     cost = Cost()
     if operation == "GetItem":
         item = parsed.get("Item")
         cost.items_read = 1 if item else 0
         cost.bytes_read = item_size(item)
         cost.read_units = read_units(cost.bytes_read, consistent=_consistent(params))
+        if shape is not None:
+            cost.charges = shape.item_read_charges(params["Key"], cost.read_units)
     elif operation == "BatchGetItem":
         for table, request in params.get("RequestItems", {}).items():
             found = parsed.get("Responses", {}).get(table, [])
-            sizes = [item_size(item) for item in found]
-            missing = len(request.get("Keys", [])) - len(found)
-            consistent = _consistent(request)
-            cost.items_read += len(found)
-            cost.bytes_read += sum(sizes)
-            cost.read_units += sum(read_units(size, consistent=consistent) for size in sizes)
-            cost.read_units += max(0, missing) * read_units(0, consistent=consistent)
+            _batch_read(cost, request, found, shape)
     elif operation in ("Query", "Scan"):
         items = parsed.get("Items", [])
         cost.items_read = len(items)
         cost.bytes_read = sum(item_size(item) for item in items)
         cost.read_units = read_units(cost.bytes_read, consistent=_consistent(params))
+        if shape is not None:
+            cost.charges = (
+                shape.query_charges(params, cost.read_units)
+                if operation == "Query"
+                else [Charge(PARTITION, "(a Scan: every partition)", read_units=cost.read_units)]
+            )
     return cost
+
+
+def _batch_read(
+    cost: Cost, request: Mapping[str, Any], found: list[Item], shape: TableShape | None
+) -> None:
+    """One table's part of a BatchGetItem: each key rounds up on its own, found or not."""
+    consistent = _consistent(request)
+    sizes = [item_size(item) for item in found]
+    missing = len(request.get("Keys", [])) - len(found)
+    cost.items_read += len(found)
+    cost.bytes_read += sum(sizes)
+    cost.read_units += sum(read_units(size, consistent=consistent) for size in sizes)
+    cost.read_units += max(0, missing) * read_units(0, consistent=consistent)
+    if shape is None:
+        return
+    by_key = {shape.item_key(shape.key_of(item)): item_size(item) for item in found}
+    for key in request.get("Keys", []):
+        size = by_key.get(shape.item_key(key), 0)
+        cost.charges += shape.item_read_charges(key, read_units(size, consistent=consistent))
 
 
 def _consistent(params: Mapping[str, Any]) -> bool:
@@ -289,12 +442,16 @@ def write_cost(
     cost = Cost()
     for write, old, new in zip(writes, before, after, strict=True):
         size = max(item_size(old), item_size(new))
-        cost.write_units += write_units(size, transactional=write.transactional)
+        units = write_units(size, transactional=write.transactional)
+        cost.write_units += units
+        cost.charges += shape.write_charges(write, old, new, units)
         if write.action == "check":
             continue
         cost.items_written += 1
         cost.bytes_written += size
-        cost.index_write_units += shape.index_write_units(old, new)
+        cost.index_write_units += shape.index_write_units(
+            old, new, transactional=write.transactional
+        )
     return cost
 
 
@@ -366,7 +523,7 @@ class Recorder:
             after = [self._fetch(write.key) for write in pending.writes]
             self._record(write_cost(pending.writes, pending.before, after, self._shape))
         else:
-            self._record(read_cost(pending.operation, pending.params, parsed))
+            self._record(read_cost(pending.operation, pending.params, parsed, self._shape))
 
     def _error(self, context: dict[str, Any], **_: Any) -> None:
         if context.get(self.KEY) is not None:

@@ -120,7 +120,7 @@ def count(current: Session, scenario: Scenario) -> Cost:
     finally:
         current.recorder.detach(current.events)
     cost = current.recorder.take()
-    if cost.failed_calls:
+    if cost.failed_calls and scenario.status < 400:  # an error path's failed condition is its 404
         raise AssertionError(f"{scenario.name}: {cost.failed_calls} DynamoDB calls failed")
     return cost
 
@@ -175,7 +175,8 @@ def authorizer(current: Session, runs: int) -> Result:
         for _ in range(WARM_UP + runs)
     ][WARM_UP:]
     cpu = Spread.of([sample.request for sample in samples])
-    return Result("authorizer: a TOKEN event", CHECK_TOKEN, cost, cpu, cpu, Spread(0, 0), runs)
+    trips = sum(CHECK_TOKEN.values())
+    return Result("authorizer: a TOKEN event", trips, cost, cpu, cpu, Spread(0, 0), runs)
 
 
 def token_event(token: str) -> dict[str, str]:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bench.capacity import (
+    INDEX_KEY,
+    ITEM,
+    PARTITION,
+    Charge,
     TableShape,
+    Write,
     item_size,
     number_size,
     read_units,
@@ -13,12 +18,13 @@ from bench.capacity import (
     write_units,
 )
 
+SHAPE_KEYS = [
+    {"AttributeName": "pk", "KeyType": "HASH"},
+    {"AttributeName": "sk", "KeyType": "RANGE"},
+]
 SHAPE = TableShape.from_definition(
     {
-        "KeySchema": [
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
+        "KeySchema": SHAPE_KEYS,
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": "gsi1",
@@ -84,3 +90,80 @@ def test_an_index_write_follows_what_changed_in_the_index() -> None:
     assert SHAPE.index_write_units(MOVIE, recounted) == 1  # a projected attribute changed
     assert SHAPE.index_write_units(MOVIE, MOVIE) == 0
     assert SHAPE.index_write_units(None, unindexed) == 0
+
+
+LSI_SHAPE = TableShape.from_definition(
+    {
+        "KeySchema": SHAPE_KEYS,
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "g1pk", "KeyType": "HASH"},
+                    {"AttributeName": "g1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "LocalSecondaryIndexes": [
+            {
+                "IndexName": "lsi1",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "l1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+)
+
+
+def test_in_a_transaction_lsi_entries_cost_double_and_gsi_entries_do_not() -> None:
+    indexed = {**MOVIE, "l1sk": {"S": "x"}}
+    recounted = {**indexed, "rating_count": {"N": "4"}}
+
+    assert LSI_SHAPE.index_write_units(indexed, recounted) == 2  # 1 GSI + 1 LSI
+    assert LSI_SHAPE.index_write_units(indexed, recounted, transactional=True) == 3  # 1 + 2
+
+
+def test_a_write_is_charged_to_its_item_its_lsi_bound_partition_and_each_gsi_key_value() -> None:
+    indexed = {**MOVIE, "l1sk": {"S": "x"}}
+    moved = {**indexed, "g1pk": {"S": "MOVIES#1"}, "rating_count": {"N": "4"}}
+    write = Write("update", {"pk": MOVIE["pk"], "sk": MOVIE["sk"]}, transactional=True)
+
+    charges = LSI_SHAPE.write_charges(write, indexed, moved, units=2)
+
+    assert charges == [
+        Charge(ITEM, "MOVIE#1 / MOVIE", 2),
+        Charge(INDEX_KEY, "MOVIES", 1, index="gsi1"),  # the old entry leaves
+        Charge(INDEX_KEY, "MOVIES#1", 1, index="gsi1"),  # the new one enters
+        Charge(PARTITION, "MOVIE#1", 2 + 2),  # the item and its LSI entry, doubled
+    ]
+
+
+def test_without_an_lsi_a_write_lands_on_its_item_alone() -> None:
+    write = Write("check", {"pk": MOVIE["pk"], "sk": MOVIE["sk"]}, transactional=True)
+
+    charges = SHAPE.write_charges(write, MOVIE, MOVIE, units=2)
+
+    assert charges == [Charge(ITEM, "MOVIE#1 / MOVIE", 2), Charge(PARTITION, "MOVIE#1 / MOVIE", 2)]
+
+
+def test_a_query_is_charged_to_the_key_value_it_reads() -> None:
+    on_index = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "#0 = :0 AND begins_with(#1, :1)",
+        "ExpressionAttributeNames": {"#0": "g1pk", "#1": "g1sk"},
+        "ExpressionAttributeValues": {":0": {"S": "MOVIES"}, ":1": {"S": "0"}},
+    }
+    on_table = {
+        "KeyConditionExpression": "#0 = :0",
+        "ExpressionAttributeNames": {"#0": "pk"},
+        "ExpressionAttributeValues": {":0": {"S": "MOVIE#1"}},
+    }
+
+    assert SHAPE.query_charges(on_index, 0.5) == [
+        Charge(INDEX_KEY, "MOVIES", read_units=0.5, index="gsi1")
+    ]
+    assert SHAPE.query_charges(on_table, 1) == [Charge(PARTITION, "MOVIE#1", read_units=1)]

@@ -389,25 +389,3 @@ def test_tampered_or_foreign_cursors_are_400(api: Api, alice: User) -> None:
     foreign = api.get(f"/movies/user?cursor={cursor}", token=alice.token)
     assert foreign.status_code == 400
     assert body(foreign) == {"detail": "Cursor belongs to a different list"}
-
-
-# ---------------------------------------------------------------- budget
-
-
-def test_movie_requests_stay_within_their_dynamodb_budget(
-    api: Api, alice: User, dynamodb_calls: CallCounter
-) -> None:
-    movie = create(api, alice)
-
-    def calls(method: str, path: str, payload: Any = None) -> int:
-        dynamodb_calls.reset()
-        response = api.request(method, path, payload, token=alice.token)
-        assert response.status_code < 300, response.body
-        return dynamodb_calls.total
-
-    assert calls("POST", "/movies", MOVIE) == 1
-    assert calls("PATCH", f"/movies/{movie['id']}", {"title": "New"}) == 1
-    assert calls("GET", "/movies") == 2  # GSI1's two shards, queried at once
-    assert calls("GET", "/movies/user") == 1
-    assert calls("DELETE", f"/movies/{movie['id']}") == 1
-    assert calls("DELETE", f"/movie_delete/{create(api, alice)['id']}") == 2  # read, then delete

@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine, ratings
 from chalicelib.storage.table import MovieItem
-from tests.conftest import Api, CallCounter, User, body, create_table
+from tests.conftest import Api, User, body, create_table
 from tests.faults import error_answer, install
 from tests.snapshots import load, table_items
 
@@ -434,39 +434,6 @@ def test_a_cursor_from_another_movie_is_400(
     response = api.get(f"/movies/{movie_id}/ratings?cursor={cursor}")
     assert response.status_code == 400
     assert body(response) == {"detail": "Cursor belongs to a different list"}
-
-
-# ---------------------------------------------------------------- cost
-
-
-def test_each_ratings_request_costs_at_most_its_budget_of_dynamodb_calls(
-    api: Api, movie_id: MovieId, alice: User, bob: User, dynamodb_calls: CallCounter
-) -> None:
-    rated(api, alice, movie_id, 5)
-
-    def cost(request: Callable[[], Any], expected_status: int) -> dict[str, int]:
-        dynamodb_calls.reset()
-        assert request().status_code == expected_status
-        return dict(dynamodb_calls.calls)
-
-    ratings_path = f"/movies/{movie_id}/ratings"
-    assert cost(lambda: rate(api, bob, movie_id, 7), 200) == {
-        "GetItem": 1,
-        "TransactWriteItems": 1,
-    }
-    assert cost(lambda: rate(api, bob, movie_id, 8), 200) == {
-        "GetItem": 1,
-        "TransactWriteItems": 1,
-    }
-    assert cost(lambda: api.get(ratings_path), 200) == {"Query": 1}
-    assert cost(lambda: api.get(f"{ratings_path}?limit=1"), 200) == {"Query": 1}
-    assert cost(lambda: api.get(f"{ratings_path}/average"), 200) == {"Query": 1}
-    assert cost(lambda: api.delete(ratings_path, token=bob.token), 204) == {
-        "GetItem": 1,
-        "TransactWriteItems": 1,
-    }
-    assert cost(lambda: api.delete(ratings_path, token=bob.token), 404) == {"GetItem": 2}
-    assert cost(lambda: rate(api, bob, 9999, 7), 404) == {"GetItem": 1, "TransactWriteItems": 1}
 
 
 # ---------------------------------------------------------------- retries (faults injected at boto)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, Api, CallCounter, User, body, user_payload
+from tests.conftest import PASSWORD, Api, User, body, user_payload
 
 
 @pytest.mark.parametrize(
@@ -362,28 +362,6 @@ def test_change_password_validates_the_new_one_without_echoing_it(api: Api, alic
     assert response.status_code == 422
     assert body(response)["detail"][0]["loc"] == ["body", "new_password"]
     assert body(response)["detail"][0]["input"] == "********"
-
-
-# ---------------------------------------------------------------- budget
-
-
-def test_user_requests_stay_within_their_dynamodb_budget(
-    api: Api, alice: User, dynamodb_calls: CallCounter
-) -> None:
-    def calls(make_request: Callable[[], Any]) -> int:
-        dynamodb_calls.reset()
-        response = make_request()
-        assert response.status_code == 200, response.body
-        return dynamodb_calls.total
-
-    assert calls(lambda: api.post("/signup", user_payload("zed"))) == 1
-    # login: the credentials (BatchGetItem), then the session (one transaction)
-    assert calls(lambda: api.post("/login", {"username": "zed", "password": PASSWORD})) == 2
-    assert calls(lambda: api.get("/users/me", token=alice.token)) == 1
-    assert calls(lambda: api.put("/users/me", {"username": "al" + "ix"}, token=alice.token)) == 2
-    # the password change: read, a Query of the other sessions, one transaction
-    password_change = {"current_password": PASSWORD, "new_password": "new password!"}
-    assert calls(lambda: api.put("/users/me/password", password_change, token=alice.token)) == 2
 
 
 # ---------------------------------------------------------------- throttling
