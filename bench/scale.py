@@ -51,6 +51,7 @@ from bench.model import (
     shared_keys,
     zipf_shares,
 )
+from bench.report import table
 from bench.scenarios import CATALOGUE, MOVIE, Call, User, World
 from bench.streams import StreamMapping, StreamTap, deliver, stream_mapping
 from chalicelib import security
@@ -456,16 +457,6 @@ def over_budget(
 
 
 # ---------------------------------------------------------------- the report
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A Markdown table; every column but the first is right-aligned (as ``bench.report``)."""
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join([":---", *["---:"] * (len(headers) - 1)]) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def rate(value: float) -> str:
