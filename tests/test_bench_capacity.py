@@ -22,19 +22,18 @@ SHAPE_KEYS = [
     {"AttributeName": "pk", "KeyType": "HASH"},
     {"AttributeName": "sk", "KeyType": "RANGE"},
 ]
+GSI1 = {
+    "IndexName": "gsi1",
+    "KeySchema": [
+        {"AttributeName": "g1pk", "KeyType": "HASH"},
+        {"AttributeName": "g1sk", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "ALL"},
+}
 SHAPE = TableShape.from_definition(
     {
         "KeySchema": SHAPE_KEYS,
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "g1pk", "KeyType": "HASH"},
-                    {"AttributeName": "g1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        "GlobalSecondaryIndexes": [GSI1],
     }
 )
 MOVIE = {
@@ -95,16 +94,7 @@ def test_an_index_write_follows_what_changed_in_the_index() -> None:
 LSI_SHAPE = TableShape.from_definition(
     {
         "KeySchema": SHAPE_KEYS,
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "g1pk", "KeyType": "HASH"},
-                    {"AttributeName": "g1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        "GlobalSecondaryIndexes": [GSI1],
         "LocalSecondaryIndexes": [
             {
                 "IndexName": "lsi1",
