@@ -2,13 +2,14 @@
 
 from chalice import Chalice
 
-from chalicelib import auth, http, logs, observability, streams
+from chalicelib import auth, logs, observability, streams
+from chalicelib.http.middleware import middleware
 from chalicelib.routes import comments, docs, movies, ratings, service, sessions, users
 
 logs.configure()
 observability.init_error_reporting()
 app = Chalice(app_name="movie-listing-api")
-app.register_middleware(http.middleware, "http")
+app.register_middleware(middleware, "http")
 app.register_blueprint(auth.bp)
 app.register_blueprint(streams.bp)
 app.register_blueprint(service.bp)

@@ -37,7 +37,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib import errors
-from chalicelib.http import MAX_ID, Operation, Reply, operation_of
+from chalicelib.http.operations import Operation, ResponseSpec, operation_of
+from chalicelib.http.parsing import MAX_ID
 from chalicelib.schemas import HTTPError
 
 OPENAPI_VERSION = "3.1.0"
@@ -202,8 +203,8 @@ def _schemas(
     for operation in operations:
         if operation.body is not None:
             keys[(operation.body, "validation")] = None
-        for reply in operation.responses.values():
-            model = _model_of(reply.body)
+        for spec in operation.responses.values():
+            model = _model_of(spec.body)
             if model is not None:
                 keys[(model, "serialization")] = None
     refs, top = models_json_schema(list(keys), ref_template=REF)
@@ -265,7 +266,7 @@ def _refs_in(value: Any) -> set[str]:
 
 
 def _model_of(body: Any) -> type[BaseModel] | None:
-    """The model of a reply body: ``Model``, ``list[Model]`` or ``None``."""
+    """The model of a response body: ``Model``, ``list[Model]`` or ``None``."""
     if typing.get_origin(body) is list:
         (body,) = typing.get_args(body)
     if body is None:
@@ -313,7 +314,7 @@ def _operation(
             },
         }
     responses = {
-        str(status): _success(status, reply, refs) for status, reply in operation.responses.items()
+        str(status): _success(status, spec, refs) for status, spec in operation.responses.items()
     }
     for status, examples in operation.error_statuses.items():
         responses[str(status)] = _failure(status, examples)
@@ -373,22 +374,24 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**kept[0], **rest} if len(kept) == 1 else {**rest, "anyOf": kept}
 
 
-def _success(status: int, reply: Reply, refs: dict[ModelKey, dict[str, Any]]) -> dict[str, Any]:
+def _success(
+    status: int, spec: ResponseSpec, refs: dict[ModelKey, dict[str, Any]]
+) -> dict[str, Any]:
     response: dict[str, Any] = {
-        "description": reply.description or http.HTTPStatus(status).phrase,
-        "headers": _headers(reply.headers),
+        "description": spec.description or http.HTTPStatus(status).phrase,
+        "headers": _headers(spec.headers),
     }
-    if reply.schema is not None:
-        response["content"] = {reply.media_type: {"schema": dict(reply.schema)}}
-    elif reply.body is not None:
-        response["content"] = {reply.media_type: {"schema": _body_schema(reply.body, refs)}}
-    if reply.links:
+    if spec.schema is not None:
+        response["content"] = {spec.media_type: {"schema": dict(spec.schema)}}
+    elif spec.body is not None:
+        response["content"] = {spec.media_type: {"schema": _body_schema(spec.body, refs)}}
+    if spec.links:
         response["links"] = {
             target: {
                 "operationId": target,
                 "parameters": {name: f"$response.body#/{field}" for name, field in params.items()},
             }
-            for target, params in reply.links.items()
+            for target, params in spec.links.items()
         }
     return response
 

@@ -27,7 +27,8 @@ from chalice.local import (
 )
 from chalice.test import Client, TestHTTPClient
 
-from chalicelib import gateway, http
+from chalicelib import gateway
+from chalicelib.http.middleware import preflight_headers
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -86,7 +87,7 @@ class ContractGateway(LocalGateway):
             )
 
     def _preflight(self, path: str) -> dict[str, Any] | None:
-        """``http.preflight_headers`` for a path the app serves; ``None`` for others.
+        """``preflight_headers`` for a path the app serves; ``None`` for others.
 
         Chalice's own answer (routes without ``cors=``) allows only OPTIONS
         and carries no origin, and crashes the test client (``body: None``).
@@ -98,7 +99,7 @@ class ContractGateway(LocalGateway):
         methods = self._app_object.routes[route]
         if "OPTIONS" in methods:
             return None
-        headers = {**http.preflight_headers(methods), "X-Request-Id": str(uuid.uuid4())}
+        headers = {**preflight_headers(methods), "X-Request-Id": str(uuid.uuid4())}
         return {"statusCode": 204, "headers": headers, "multiValueHeaders": {}, "body": ""}
 
 

@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib import gateway, http, streams
+from chalicelib import gateway, streams
+from chalicelib.http.middleware import cors_preflight_headers
 from chalicelib.storage.changes import FILTER_PATTERNS
 from chalicelib.storage.table import table_definition, ttl_attribute_name
 from devtools import lambda_package
@@ -290,12 +291,12 @@ def preflight_paths(origin: str) -> dict[str, Any]:
     """An ``OPTIONS`` mock integration per path, answering CORS preflights.
 
     API Gateway answers them itself (no Lambda call, no authorizer) with
-    the same headers the app's ``http.preflight_headers`` gives locally.
+    the same headers the app's ``chalicelib.http.middleware.preflight_headers`` gives locally.
     """
     from app import app
 
     return {
-        path: {"options": preflight_operation(http.cors_preflight_headers(methods, origin))}
+        path: {"options": preflight_operation(cors_preflight_headers(methods, origin))}
         for path, methods in app.routes.items()
     }
 

@@ -30,7 +30,7 @@ import pytest
 
 from app import app
 from chalicelib import security
-from chalicelib.http import operation_of
+from chalicelib.http.operations import operation_of
 from chalicelib.settings import get_settings
 from tests.conftest import PASSWORD, Api, User, body, user_payload
 from tests.snapshots import Key, Snapshot, built_once, changed_keys, table_items

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from app import app
-from chalicelib.http import operation_of
+from chalicelib.http.operations import operation_of
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine
 from chalicelib.storage.table import LoginThrottleItem

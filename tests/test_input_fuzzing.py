@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from app import app
-from chalicelib.http import MAX_JSON_DEPTH, Operation, operation_of
+from chalicelib.http.operations import Operation, operation_of
+from chalicelib.http.parsing import MAX_JSON_DEPTH
 from tests.conftest import PASSWORD, Api, User, body, user_payload
 from tests.snapshots import Snapshot, built_once, changed_keys, restore, table_items
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from app import app
-from chalicelib.http import operation_of
+from chalicelib.http.operations import operation_of
 from chalicelib.schemas.pages import MAX_LIMIT, MAX_OFFSET
 from chalicelib.settings import get_settings
 from chalicelib.storage import comments, movies, ratings

@@ -13,7 +13,9 @@ from openapi_spec_validator import validate
 
 from app import app
 from chalicelib import openapi
-from chalicelib.http import EXPOSED_HEADERS, MAX_ID, endpoint, operation_of
+from chalicelib.http.middleware import EXPOSED_HEADERS
+from chalicelib.http.operations import endpoint, operation_of
+from chalicelib.http.parsing import MAX_ID
 from chalicelib.routes import docs
 from tests.conftest import Api, User, body
 

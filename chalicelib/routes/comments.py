@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import Reply, endpoint, json_response, next_page_headers
+from chalicelib.http import ResponseSpec, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_comment, public_thread
 from chalicelib.routes.movies import comments_list_id
 from chalicelib.schemas import Message
@@ -31,7 +31,7 @@ COMMENT_LINKS = {
     methods=["POST"],
     authenticated=True,
     body=CommentCreate,
-    responses={200: Reply(CommentPublic, links=COMMENT_LINKS)},
+    responses={200: ResponseSpec(CommentPublic, links=COMMENT_LINKS)},
     errors=[errors.MovieNotFound],
     summary="Add comment",
     tags=TAGS,
@@ -47,7 +47,7 @@ def add_comment(movie_id: int, user_id: int, body: CommentCreate) -> Response:
     methods=["GET"],
     query=SkipPage,
     responses={
-        200: Reply(
+        200: ResponseSpec(
             list[CommentPublic],
             "Top-level threads, oldest first, each with its replies",
             headers=("X-Next-Cursor", "Link"),
@@ -83,7 +83,7 @@ def list_threads(movie_id: int, query: SkipPage) -> Response:
     methods=["POST"],
     authenticated=True,
     body=CommentCreate,
-    responses={200: Reply(CommentPublic, links=COMMENT_LINKS)},
+    responses={200: ResponseSpec(CommentPublic, links=COMMENT_LINKS)},
     errors=[errors.CommentNotFound, errors.MovieNotFound],
     summary="Add reply to comment",
     tags=TAGS,

@@ -26,7 +26,7 @@ from pathlib import Path
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib import openapi
-from chalicelib.http import Reply, endpoint
+from chalicelib.http import ResponseSpec, endpoint
 
 bp = Blueprint(__name__)
 
@@ -104,14 +104,14 @@ REDOC_PAGE = """<!DOCTYPE html>
 </html>
 """
 
-PAGE = Reply(schema={"type": "string"}, media_type="text/html", description="The page")
+PAGE = ResponseSpec(schema={"type": "string"}, media_type="text/html", description="The page")
 
 
 @endpoint(
     bp,
     "/openapi.json",
     methods=["GET"],
-    responses={200: Reply(schema={"type": "object"}, description="This document")},
+    responses={200: ResponseSpec(schema={"type": "object"}, description="This document")},
     uses_table=False,
     summary="OpenAPI document",
     tags=TAGS,
@@ -188,7 +188,7 @@ def _asset_route(asset: Asset) -> None:
         asset.path,
         methods=["GET"],
         responses={
-            200: Reply(
+            200: ResponseSpec(
                 schema={"type": "string"},
                 media_type=asset.media_type.split(";")[0],
                 headers=("Cache-Control",),

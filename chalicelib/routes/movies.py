@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import Reply, empty_response, endpoint, json_response
+from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response
 from chalicelib.presenters import public_movie, public_rating, public_thread, release_date
 from chalicelib.schemas.movies import (
     DeletedMovie,
@@ -125,7 +125,7 @@ def read_movie(movie_id: int) -> Response:
     methods=["POST"],
     authenticated=True,
     body=MovieCreate,
-    responses={200: Reply(MoviePublic, links=MOVIE_LINKS)},
+    responses={200: ResponseSpec(MoviePublic, links=MOVIE_LINKS)},
     summary="Create movie (seed path)",
     tags=TAGS,
 )
@@ -141,7 +141,9 @@ def create_movie_seed(user_id: int, body: MovieCreate) -> Response:
     authenticated=True,
     body=MovieCreate,
     responses={
-        201: Reply(MoviePublic, "The movie, created", headers=("Location",), links=MOVIE_LINKS)
+        201: ResponseSpec(
+            MoviePublic, "The movie, created", headers=("Location",), links=MOVIE_LINKS
+        )
     },
     summary="Create movie",
     tags=TAGS,
@@ -211,7 +213,7 @@ def delete_movie_seed(movie_id: int, user_id: int) -> Response:
     "/movies/{movie_id}",
     methods=["DELETE"],
     authenticated=True,
-    responses={204: Reply(None, "Deleted, with its comments and ratings")},
+    responses={204: ResponseSpec(None, "Deleted, with its comments and ratings")},
     errors=OWNER_ERRORS,
     summary="Delete movie",
     tags=TAGS,

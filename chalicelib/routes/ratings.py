@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import cursors, errors
-from chalicelib.http import Reply, empty_response, endpoint, json_response, next_page_headers
+from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_rating
 from chalicelib.routes.movies import ratings_list_id
 from chalicelib.schemas.pages import SkipPage
@@ -27,7 +27,7 @@ RATING_LINKS = {
     methods=["POST"],
     authenticated=True,
     body=RatingCreate,
-    responses={200: Reply(RatingPublic, links=RATING_LINKS)},
+    responses={200: ResponseSpec(RatingPublic, links=RATING_LINKS)},
     errors=[errors.MovieNotFound],
     summary="Rate a movie",
     tags=TAGS,
@@ -43,7 +43,7 @@ def rate_movie(movie_id: int, user_id: int, body: RatingCreate) -> Response:
     methods=["GET"],
     query=SkipPage,
     responses={
-        200: Reply(
+        200: ResponseSpec(
             list[RatingPublic],
             "Ordered by user id: a stable order that every page keeps",
             headers=("X-Next-Cursor", "Link"),
@@ -99,7 +99,7 @@ def average_rating(movie_id: int) -> Response:
     "/movies/{movie_id}/ratings",
     methods=["DELETE"],
     authenticated=True,
-    responses={204: Reply(None, "The caller's rating is removed")},
+    responses={204: ResponseSpec(None, "The caller's rating is removed")},
     errors=[errors.MovieNotFound, errors.RatingNotFound],
     summary="Delete my rating",
     tags=TAGS,

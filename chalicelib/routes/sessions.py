@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import accounts, auth, errors
-from chalicelib.http import Reply, empty_response, endpoint, json_response
+from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response
 from chalicelib.presenters import public_session, public_tokens
 from chalicelib.schemas.sessions import RefreshRequest, SessionPublic
 from chalicelib.schemas.users import Token
@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 
 FORM_OR_JSON = ["application/x-www-form-urlencoded", "application/json"]
 TAGS = ["Sessions"]
-ENDED = Reply(description="The session has ended")
+ENDED = ResponseSpec(description="The session has ended")
 
 
 @endpoint(
@@ -60,7 +60,7 @@ def logout(user_id: int) -> Response:
     "/users/me/sessions",
     methods=["GET"],
     authenticated=True,
-    responses={200: Reply(list[SessionPublic], "The caller's live sessions, newest first")},
+    responses={200: ResponseSpec(list[SessionPublic], "The caller's live sessions, newest first")},
     summary="List my sessions",
     tags=TAGS,
 )
@@ -75,7 +75,7 @@ def list_sessions(user_id: int) -> Response:
     "/users/me/sessions",
     methods=["DELETE"],
     authenticated=True,
-    responses={204: Reply(description="Every other session has ended")},
+    responses={204: ResponseSpec(description="Every other session has ended")},
     summary="End my other sessions",
     tags=TAGS,
 )
