@@ -68,7 +68,7 @@ def session() -> Iterator[Session]:
         engine.reset()
         recorder = Recorder(*_create_table())
         with ContractClient(app, stage_name="test") as client:
-            handler = HandlerClock(client.http._local_gateway)
+            handler = HandlerClock(client.http.gateway)
             moto = MotoClock()
             with moto.running(), handler.running():
                 yield Session(World(client), recorder, moto, handler)

@@ -72,11 +72,6 @@ class SessionNotFound(NotFound):
     default_detail = "Session not found"
 
 
-class MethodNotAllowed(ApiError):
-    status_code = 405
-    default_detail = "Method Not Allowed"
-
-
 class Conflict(ApiError):
     status_code = 409
     default_detail = "Conflict"

@@ -19,7 +19,6 @@ from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
-    CustomLocalChalice,
     LocalChalice,
     LocalGateway,
     LocalGatewayException,
@@ -137,21 +136,31 @@ def thread_local_requests(app: Chalice) -> Chalice:
     Chalice keeps the current request on the app object. Lambda runs one
     request at a time per process, but the threaded local server (and a
     test that sends requests from several threads) does not, so without
-    this two requests can read each other's body or token. This is the
-    class swap ``chalice.local.create_local_server`` performs.
+    this two requests can read each other's body or token. ``chalice local``
+    gives the app ``LocalChalice``'s thread-local ``current_request`` by
+    changing its class; so does this, with a class of its own rather than
+    by rewriting Chalice's (``tests/test_library_contracts.py`` pins that
+    ``LocalChalice`` keeps the request per thread).
     """
     if not isinstance(app, LocalChalice):
-        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-        app.__class__ = CustomLocalChalice
+        base = type(app)
+        app.__class__ = type(f"ThreadLocal{base.__name__}", (LocalChalice, base), {})
     return app
 
 
 class ContractHTTPClient(TestHTTPClient):
-    """Chalice's test HTTP client, routed through ``ContractGateway``."""
+    """Chalice's test HTTP client, routed through ``ContractGateway``.
+
+    ``TestHTTPClient`` sends every request to its ``_local_gateway``; that
+    attribute is Chalice's, not public, so this is the one place that sets
+    it, and ``tests/test_library_contracts.py`` fails if Chalice stops
+    routing through it.
+    """
 
     def __init__(self, app: Chalice, config: Config) -> None:
         super().__init__(app, config)
-        self._local_gateway = ContractGateway(app, config)
+        self.gateway = ContractGateway(app, config)
+        self._local_gateway = self.gateway
 
 
 class ContractClient(Client):
@@ -167,8 +176,13 @@ class ContractClient(Client):
     ) -> None:
         super().__init__(thread_local_requests(app), stage_name=stage_name, project_dir=project_dir)
 
+    def __enter__(self) -> ContractClient:
+        super().__enter__()
+        return self
+
     @property
-    def http(self) -> TestHTTPClient:
-        if self._http_client is None:
+    def http(self) -> ContractHTTPClient:
+        # Chalice's own property, with the contract's client (its attributes, as it names them).
+        if not isinstance(self._http_client, ContractHTTPClient):
             self._http_client = ContractHTTPClient(self._app, self._chalice_config)
         return self._http_client

@@ -540,7 +540,11 @@ ENTITIES: tuple[type[TableItem], ...] = (
 
 
 # ---------------------------------------------------------------- connection
-
+#
+# PynamoDB has no public way to point models at a table chosen at run time, nor to read
+# the schema it derives; this section (with ``TableItem._get_connection``) is the one
+# place that uses its ``_get_connection``, ``_connection`` and ``_get_schema``, and
+# ``tests/test_library_contracts.py`` pins how they behave.
 
 _CONFIGURING = threading.Lock()
 
