@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import cursors, errors
+from chalicelib import cursors, errors, lists
 from chalicelib.http import ResponseSpec, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_comment, public_thread
-from chalicelib.routes.movies import comments_list_id
 from chalicelib.schemas import Message
 from chalicelib.schemas.comments import CommentCreate, CommentPublic, CommentUpdate
 from chalicelib.schemas.pages import SkipPage
@@ -64,7 +63,7 @@ def list_threads(movie_id: int, query: SkipPage) -> Response:
     cursor wins over ``skip``. Only a first page can tell an unknown movie
     (its Query passes over the movie item); a cursor page trusts the cursor.
     """
-    list_id = comments_list_id(movie_id)
+    list_id = lists.comments(movie_id)
     start_key = cursors.decode(list_id, query.cursor)
     skip = 0 if start_key else query.skip
     page = comments.thread_page(movie_id, limit=query.limit, skip=skip, start_key=start_key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import cursors, errors
+from chalicelib import cursors, errors, lists
 from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response
 from chalicelib.presenters import public_movie, public_rating, public_thread, release_date
 from chalicelib.schemas.movies import (
@@ -23,9 +23,6 @@ from chalicelib.storage.table import MovieItem
 
 bp = Blueprint(__name__)
 
-# The list is merged from GSI1's shards and its cursor holds a position per shard: the
-# name is new with that layout, so a cursor of the old one-partition list is refused (400).
-ALL_MOVIES_LIST = "movies:sharded"
 TAGS = ["Movies"]
 NOT_FOUND_SEED = errors.MovieNotFound("Movie not found!")
 # Where a new movie's id goes next (OpenAPI links: the docs, and Schemathesis' stateful runs).
@@ -65,9 +62,9 @@ OWNER_ERRORS: list[type[errors.ApiError] | errors.ApiError] = [
 )
 def list_movies(query: OffsetPage) -> Response:
     """Newest first. ``next_cursor`` fetches the next page; ``offset`` is for seed clients."""
-    start_key = cursors.decode(ALL_MOVIES_LIST, query.cursor)
+    start_key = cursors.decode(lists.ALL_MOVIES, query.cursor)
     page = movies.list_movies(limit=query.limit, offset=query.offset, start_key=start_key)
-    return json_response(_movie_list(page, ALL_MOVIES_LIST))
+    return json_response(_movie_list(page, lists.ALL_MOVIES))
 
 
 @endpoint(
@@ -83,7 +80,7 @@ def list_movies(query: OffsetPage) -> Response:
 )
 def list_my_movies(user_id: int, query: OffsetPage) -> Response:
     """The caller's movies, newest first, paged like ``GET /movies``."""
-    list_id = f"movies:owner:{user_id}"
+    list_id = lists.owner_movies(user_id)
     start_key = cursors.decode(list_id, query.cursor)
     page = movies.list_owner_movies(
         user_id, limit=query.limit, offset=query.offset, start_key=start_key
@@ -231,18 +228,9 @@ def _detail(movie_id: int) -> MovieDetail:
         **public_movie(detail.movie, detail.counters).model_dump(),
         comments=[public_thread(node) for node in detail.threads.items],
         ratings=[public_rating(rating) for rating in detail.ratings.items],
-        next_comments_cursor=cursors.encode(comments_list_id(movie_id), detail.threads.last_key),
-        next_ratings_cursor=cursors.encode(ratings_list_id(movie_id), detail.ratings.last_key),
+        next_comments_cursor=cursors.encode(lists.comments(movie_id), detail.threads.last_key),
+        next_ratings_cursor=cursors.encode(lists.ratings(movie_id), detail.ratings.last_key),
     )
-
-
-def comments_list_id(movie_id: int) -> str:
-    return f"comments:{movie_id}"
-
-
-def ratings_list_id(movie_id: int) -> str:
-    # Ordered by user id since the layout without LSI1; newest-first cursors are refused.
-    return f"ratings:{movie_id}:by-user"
 
 
 def _create(user_id: int, body: MovieCreate) -> MoviePublic:

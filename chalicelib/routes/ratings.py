@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import cursors, errors
+from chalicelib import cursors, errors, lists
 from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_rating
-from chalicelib.routes.movies import ratings_list_id
 from chalicelib.schemas.pages import SkipPage
 from chalicelib.schemas.ratings import AverageRating, RatingCreate, RatingPublic
 from chalicelib.storage import ratings
@@ -62,7 +61,7 @@ def list_ratings(movie_id: int, query: SkipPage) -> Response:
     Query passes over a counter shard); a cursor was issued for a movie that
     existed, so a later page of a movie deleted since shows what is left.
     """
-    list_id = ratings_list_id(movie_id)
+    list_id = lists.ratings(movie_id)
     start_key = cursors.decode(list_id, query.cursor)
     page = ratings.rating_page(movie_id, limit=query.limit, skip=query.skip, start_key=start_key)
     if start_key is None and not page.found:

@@ -1,0 +1,25 @@
+"""The names of the paged lists, which a page cursor is bound to.
+
+A cursor (``chalicelib.cursors``) carries the name of the list it came from
+and is refused (400) on any other, so the names change when a list's order
+or layout does: a cursor of the old one cannot then resume the new one.
+"""
+
+from __future__ import annotations
+
+# Merged from GSI1's shards, the cursor holding a position per shard: the name is new
+# with that layout, so a cursor of the old one-partition list is refused.
+ALL_MOVIES = "movies:sharded"
+
+
+def owner_movies(user_id: int) -> str:
+    return f"movies:owner:{user_id}"
+
+
+def comments(movie_id: int) -> str:
+    return f"comments:{movie_id}"
+
+
+def ratings(movie_id: int) -> str:
+    # Ordered by user id since the layout without LSI1; newest-first cursors are refused.
+    return f"ratings:{movie_id}:by-user"
