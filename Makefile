@@ -25,8 +25,10 @@ $(DOCS_ASSETS): devtools/docs_assets.py | $(STAMP)
 run: install
 	$(BIN)/python -m devtools.devserver
 
+# The suite on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 check: install
 	$(BIN)/ruff check
