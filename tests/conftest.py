@@ -1,15 +1,13 @@
 """Fixtures: dummy AWS credentials, moto with the real table, the app's client,
-users logged in through the real ``/login``, and a DynamoDB call counter."""
+users logged in through the real ``/login``, the stream, and a DynamoDB call counter.
+
+What the fixtures build with (and what tests import) is in ``tests/helpers``.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -36,13 +34,18 @@ from chalice.test import Client
 from app import app
 from chalicelib import security
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine, session_check
-from chalicelib.storage.table import table_definition, ttl_attribute_name
+from chalicelib.storage import engine
 from devtools.dynamodb import copy_each_table_once_per_transaction
 from devtools.gateway import ContractClient
 from devtools.stream_runner import StreamRunner, table_stream_arn
+from tests.helpers.api import PASSWORD, Api, CallCounter, User, body, user_payload
+from tests.helpers.table import (
+    STREAMS_ENDPOINT,
+    create_table,
+    dynamodb_client,
+    make_requests_atomic,
+)
 
-PASSWORD = "correct horse battery"
 copy_each_table_once_per_transaction()  # moto copied a table per transaction action
 
 
@@ -59,103 +62,6 @@ def aws() -> Iterator[None]:
         engine.reset()
 
 
-@lru_cache(maxsize=1)
-def dynamodb_client() -> Any:
-    """The tests' own DynamoDB client, outside the app's (whose calls tests count).
-
-    Built once: building a botocore client takes about 0.1 s, and moto's
-    handler on every client serves whichever ``mock_aws`` is running.
-    """
-    return boto3.client("dynamodb")
-
-
-def create_table() -> None:
-    dynamodb = dynamodb_client()
-    dynamodb.create_table(**table_definition(get_settings().table_name))
-    dynamodb.update_time_to_live(
-        TableName=get_settings().table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute_name()},
-    )
-
-
-def make_requests_atomic() -> None:
-    """Apply each DynamoDB request atomically, as DynamoDB does.
-
-    moto's in-process backend is not thread-safe (a transaction copies the
-    table's dict while another thread writes it), so concurrent tests would
-    fail inside moto. This lock makes every request one atomic step while
-    the app's own code still interleaves freely between requests, which is
-    where read-then-write races live.
-    """
-    hold_the_lock(engine.connection().client)
-    authorizer_client_holds_the_lock()
-
-
-REQUEST_LOCK = threading.RLock()
-
-
-def hold_the_lock(client: Any) -> None:
-    def acquire(**_: Any) -> None:
-        REQUEST_LOCK.acquire()
-
-    def release(**_: Any) -> None:
-        REQUEST_LOCK.release()
-
-    events = client.meta.events
-    events.register("before-call.dynamodb", acquire)
-    events.register("after-call.dynamodb", release)
-    events.register("after-call-error.dynamodb", release)
-
-
-@lru_cache(maxsize=1)
-def authorizer_client_holds_the_lock() -> None:
-    """The authorizer's own client (built once per process) takes the same lock."""
-    hold_the_lock(session_check.client())
-
-
-@dataclass
-class Api:
-    """The app's HTTP client with JSON helpers."""
-
-    client: Client
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> Any:
-        all_headers = {"Content-Type": "application/json"} if body is not None else {}
-        if token is not None:
-            all_headers["Authorization"] = f"Bearer {token}"
-        all_headers.update(headers or {})
-        payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        return self.client.http.request(method, path, headers=all_headers, body=payload)
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.request("POST", path, body, **kwargs)
-
-    def put(self, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.request("PUT", path, body, **kwargs)
-
-    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.request("PATCH", path, body, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> Any:
-        return self.request("DELETE", path, **kwargs)
-
-
-def body(response: Any) -> Any:
-    return json.loads(response.body) if response.body else None
-
-
 @pytest.fixture
 def api() -> Iterator[Api]:
     with ContractClient(app, stage_name="test") as client:
@@ -167,10 +73,6 @@ def plain_api() -> Iterator[Api]:
     """``chalice.test.Client`` itself, without the local gateway responses."""
     with Client(app, stage_name="test") as client:
         yield Api(client)
-
-
-# botocore 1.44 defaults to account-based stream endpoints, which moto in-process does not route.
-STREAMS_ENDPOINT = "https://streams.dynamodb.us-east-1.amazonaws.com"
 
 
 @pytest.fixture
@@ -188,27 +90,6 @@ def stream(api: Api) -> StreamRunner:
         return api.client.lambda_.invoke("table_stream", event).payload
 
     return StreamRunner(streams, arn, handler)
-
-
-def user_payload(name: str, **overrides: Any) -> dict[str, Any]:
-    payload = {
-        "username": name,
-        "first_name": "Test",
-        "last_name": "User",
-        "phone_number": "+12345678901",
-        "email": f"{name}@example.com",
-        "password": PASSWORD,
-    }
-    payload.update(overrides)
-    return payload
-
-
-@dataclass
-class User:
-    id: int
-    username: str
-    token: str
-    profile: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -235,29 +116,6 @@ def bob(make_user: Callable[[str], User]) -> User:
     return make_user("bob")
 
 
-class CallCounter:
-    """Counts DynamoDB API calls by operation, and the items Queries read, from botocore hooks."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self.items_read = 0
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-    def answered(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        if model.name == "Query":
-            self.items_read += int(parsed.get("ScannedCount", 0))
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self.items_read = 0
-
-
 @pytest.fixture
 def dynamodb_calls() -> Iterator[CallCounter]:
     counter = CallCounter()
@@ -267,3 +125,15 @@ def dynamodb_calls() -> Iterator[CallCounter]:
     yield counter
     events.unregister("after-call.dynamodb", counter.answered)
     events.unregister("before-call.dynamodb", counter)
+
+
+@pytest.fixture
+def concurrent_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Puts back ``os.environ`` after requests from several threads at once.
+
+    Chalice's test client swaps ``os.environ`` for a copy around each
+    request; interleaved swaps can leave a copy in place. (The client already
+    gives each thread its own ``current_request``, and ``tests/helpers/table``
+    makes each DynamoDB call atomic in moto.)
+    """
+    monkeypatch.setattr(os, "environ", os.environ)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import security
 from chalicelib.settings import ConfigurationError, Settings, check_jwt_key, get_settings
-from tests.conftest import Api, User, body
+from tests.helpers.api import Api, User, body
 
 NOT_AUTHENTICATED = {"detail": "Not authenticated"}
 BAD_CREDENTIALS = {"detail": "Could not validate credentials"}

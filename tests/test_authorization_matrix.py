@@ -32,8 +32,8 @@ from app import app
 from chalicelib import security
 from chalicelib.http.operations import operation_of
 from chalicelib.settings import get_settings
-from tests.conftest import PASSWORD, Api, User, body, user_payload
-from tests.snapshots import Key, Snapshot, built_once, changed_keys, table_items
+from tests.helpers.api import PASSWORD, Api, User, body, user_payload
+from tests.helpers.snapshots import Key, Snapshot, built_once, changed_keys, table_items
 
 MALLORY_SAYS_SHE_IS = "alice"
 

@@ -13,11 +13,9 @@ import pytest
 
 from chalicelib.storage import engine
 from devtools.stream_runner import StreamRunner
-from tests.conftest import PASSWORD, Api, User, body
-from tests.faults import install, unprocessed_writes
-from tests.snapshots import table_items
-
-UNAVAILABLE = {"detail": "Service temporarily unavailable; try again shortly"}
+from tests.helpers.api import PASSWORD, UNAVAILABLE, Api, User, body
+from tests.helpers.faults import install, unprocessed_writes
+from tests.helpers.snapshots import table_items
 
 
 def log_in(api: Api, user: User) -> str:

@@ -31,7 +31,7 @@ from bench.scenarios import (
 )
 from chalicelib import auth
 from chalicelib.storage import engine, session_check
-from tests.conftest import Api, User
+from tests.helpers.api import Api, User
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

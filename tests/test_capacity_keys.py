@@ -36,7 +36,8 @@ from chalicelib.storage.table import (
     MovieItem,
     table_definition,
 )
-from tests.conftest import Api, dynamodb_client
+from tests.helpers.api import Api
+from tests.helpers.table import dynamodb_client
 
 GOALS = Workload()
 HOT_RATERS = 64  # enough that every shard of a sharded key shows up (uniform spread)

@@ -14,11 +14,9 @@ from chalicelib.storage import comments, engine
 from chalicelib.storage.table import (
     MAX_COMMENT_DEPTH,
     CommentItem,
-    CommentRefItem,
-    MovieItem,
-    TableItem,
 )
-from tests.conftest import Api, CallCounter, User, body
+from tests.helpers.api import Api, CallCounter, User, body
+from tests.helpers.movies import assert_no_orphans_and_exact_counts
 
 COMMENT_FIELDS = {
     "id",
@@ -96,28 +94,6 @@ def between_read_and_write(operation: str, competitor: Callable[[], object]) -> 
     finally:
         events.unregister(event, hook)
     assert fired
-
-
-def assert_no_orphans_and_exact_counts(movie_id: int) -> None:
-    """Every stored comment's parent is stored, and every reply_count is exact."""
-    stored = list(
-        TableItem.query(
-            MovieItem.partition(movie_id),
-            TableItem.sk.startswith(CommentItem.PREFIX),
-            consistent_read=True,
-        )
-    )
-    by_id = {item.id: item for item in stored if isinstance(item, CommentItem)}
-    assert len(by_id) == len(stored)
-    children: dict[int, int] = dict.fromkeys(by_id, 0)
-    for item in by_id.values():
-        if item.parent_comment_id is not None:
-            assert item.parent_comment_id in by_id, f"orphan {item.id}"
-            children[item.parent_comment_id] += 1
-    for comment_id, item in by_id.items():
-        ref = CommentRefItem.get(*CommentRefItem.key(comment_id), consistent_read=True)
-        assert (item.reply_count, ref.reply_count) == (children[comment_id],) * 2
-        assert (ref.deleted, ref.user_id) == (item.deleted, item.user_id)
 
 
 # ---------------------------------------------------------------- add

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.settings import get_settings
 from devtools.fuzz import dev_server, free_port
-from tests.conftest import Api
+from tests.helpers.api import Api
 
 ORIGIN = "https://movies.example"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

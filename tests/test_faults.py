@@ -1,6 +1,6 @@
 """DynamoDB faults on every kind of call the app makes: retried where safe, else a 503.
 
-Faults are injected under botocore's retry handler (``tests/faults.py``),
+Faults are injected under botocore's retry handler (``tests/helpers/faults.py``),
 so these tests see the whole stack as it runs on AWS: PynamoDB configures
 botocore's "standard" retries (4 attempts, full-jitter backoff) for every
 call, and the app adds retries only where botocore does not retry:
@@ -26,12 +26,11 @@ from chalicelib.settings import get_settings
 from chalicelib.storage import engine
 from chalicelib.storage.table import LoginThrottleItem
 from devtools.stream_runner import StreamRunner
-from tests.conftest import PASSWORD, Api, User, body, user_payload
-from tests.faults import CONFLICT, TRANSIENT, DynamoFaults, error_answer, install
-from tests.snapshots import Snapshot, built_once, changed_keys, restore, table_items
-from tests.test_movie_cleanup import add_children, remaining
+from tests.helpers.api import PASSWORD, UNAVAILABLE, Api, User, body, user_payload
+from tests.helpers.faults import CONFLICT, TRANSIENT, DynamoFaults, error_answer, install
+from tests.helpers.movies import add_children, remaining
+from tests.helpers.snapshots import Snapshot, built_once, changed_keys, restore, table_items
 
-UNAVAILABLE = {"detail": "Service temporarily unavailable; try again shortly"}
 BOTOCORE_ATTEMPTS = 4  # PynamoDB's default: botocore "standard" mode, 1 + 3 retries
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 # Attributes that differ between two runs of one request: new ids, times, salted hashes.

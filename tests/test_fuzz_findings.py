@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from devtools.fuzz import dev_server, free_port
-from tests.conftest import Api, User, body, user_payload
+from tests.helpers.api import Api, User, body, user_payload
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 

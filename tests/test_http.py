@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine
-from tests.conftest import PASSWORD, Api, User, body, user_payload
+from tests.helpers.api import PASSWORD, Api, User, body, user_payload
 
 
 def test_health(api: Api) -> None:

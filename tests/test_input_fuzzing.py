@@ -29,8 +29,8 @@ from pydantic import BaseModel
 from app import app
 from chalicelib.http.operations import Operation, operation_of
 from chalicelib.http.parsing import MAX_JSON_DEPTH
-from tests.conftest import PASSWORD, Api, User, body, user_payload
-from tests.snapshots import Snapshot, built_once, changed_keys, restore, table_items
+from tests.helpers.api import PASSWORD, Api, User, body, user_payload
+from tests.helpers.snapshots import Snapshot, built_once, changed_keys, restore, table_items
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

@@ -95,3 +95,20 @@ def test_route_modules_do_not_import_each_other() -> None:
 def test_every_module_has_a_layer() -> None:
     groups = {group_of(module_name(path)) for path in SOURCES if module_name(path) != "chalicelib"}
     assert {group for group in groups if not any(group in layer for layer in LAYERS)} == set()
+
+
+def test_test_modules_share_only_through_tests_helpers() -> None:
+    tests = ROOT / "tests"
+    for path in sorted(tests.rglob("*.py")):
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+        others = {
+            name
+            for name in imported
+            if name.startswith("tests.") and not name.startswith("tests.helpers")
+        }
+        assert others == set(), path.relative_to(ROOT)

@@ -25,8 +25,8 @@ from chalicelib.schemas.pages import MAX_LIMIT, MAX_OFFSET
 from chalicelib.settings import get_settings
 from chalicelib.storage import comments, movies, ratings
 from chalicelib.storage.movies import DETAIL_RATINGS, DETAIL_THREADS
-from tests.conftest import PASSWORD, Api, User, body, user_payload
-from tests.snapshots import table_items
+from tests.helpers.api import PASSWORD, Api, User, body, user_payload
+from tests.helpers.snapshots import table_items
 
 LONGEST_EMAIL = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com"  # 254
 

@@ -1,7 +1,7 @@
 """``make migrate-seed`` end to end: a real PostgreSQL shaped like the original, then HTTP.
 
-The original's database runs in a throwaway cluster (tests/pgcluster.py)
-and holds every awkward case its data may (tests/original_data.py); the
+The original's database runs in a throwaway cluster (tests/helpers/pgcluster.py)
+and holds every awkward case its data may (tests/helpers/original_data.py); the
 migration writes into the tests' moto table, and everything is checked
 through the API as a client would see it.
 """
@@ -26,17 +26,11 @@ from devtools.dynamodb import start_moto_server
 from devtools.migrate import Options, migrate, source, writer
 from devtools.migrate.report import KINDS, Report
 from devtools.stream_runner import StreamRunner
-from tests.conftest import (
-    Api,
-    CallCounter,
-    body,
-    create_table,
-    dynamodb_client,
-    user_payload,
-)
-from tests.original_data import DEEP_THREAD, OriginalDatabase, World, build_world
-from tests.pgcluster import cluster
-from tests.snapshots import table_items
+from tests.helpers.api import Api, CallCounter, body, user_payload
+from tests.helpers.original_data import DEEP_THREAD, OriginalDatabase, World, build_world
+from tests.helpers.pgcluster import cluster
+from tests.helpers.snapshots import table_items
+from tests.helpers.table import create_table, dynamodb_client
 
 START = dt.datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=dt.UTC)
 SERIAL_MAX = 2**31 - 1

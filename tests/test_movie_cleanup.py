@@ -5,29 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 from chalicelib.storage.table import (
-    CommentItem,
     CommentRefItem,
     MovieItem,
-    RatingItem,
     TableItem,
 )
 from devtools.stream_runner import StreamRunner
-from tests.conftest import Api, CallCounter, User, body
-
-
-def add_children(movie_id: int, ids: range) -> None:
-    """Ratings and comments (with refs) written straight into the table."""
-    with TableItem.batch_write() as batch:
-        for n in ids:
-            batch.save(RatingItem.new(movie_id, n, 5, n))
-            comment = CommentItem.new(movie_id, [], n, n, "hello")
-            batch.save(comment)
-            batch.save(CommentRefItem.new(comment))
-
-
-def remaining(movie_id: int) -> list[TableItem]:
-    partition = MovieItem.partition(movie_id)
-    return list(TableItem.query(partition, consistent_read=True))
+from tests.helpers.api import Api, CallCounter, User, body
+from tests.helpers.movies import add_children, remaining
 
 
 def test_deleting_a_movie_leaves_no_orphans_once_the_stream_runs(

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.storage import engine
 from chalicelib.storage.table import COUNTER_SHARDS, CounterShardItem, MovieItem, TableItem
-from tests.conftest import Api, CallCounter, User, body
+from tests.helpers.api import Api, CallCounter, User, body
 
 BAD_DATE = "date_from_datetime_parsing"
 MOVIE = {"title": "King of boys", "description": "Drama", "release_date": "2018-04-24"}

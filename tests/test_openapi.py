@@ -17,7 +17,7 @@ from chalicelib.http.middleware import EXPOSED_HEADERS
 from chalicelib.http.operations import endpoint, operation_of
 from chalicelib.http.parsing import MAX_ID
 from chalicelib.routes import docs
-from tests.conftest import Api, User, body
+from tests.helpers.api import Api, User, body
 
 
 @pytest.fixture

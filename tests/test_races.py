@@ -29,12 +29,11 @@ from chalicelib.storage.table import (
     UsernameItem,
 )
 from devtools.stream_runner import StreamRunner
-from tests.conftest import PASSWORD, Api, User, body, user_payload
-from tests.test_comments import assert_no_orphans_and_exact_counts
-from tests.test_movie_cleanup import remaining
-from tests.test_ratings import all_at_once, concurrent_requests
+from tests.helpers.api import PASSWORD, Api, User, body, user_payload
+from tests.helpers.concurrency import all_at_once
+from tests.helpers.movies import assert_no_orphans_and_exact_counts, remaining
 
-pytestmark = pytest.mark.usefixtures(concurrent_requests.__name__)
+pytestmark = pytest.mark.usefixtures("concurrent_requests")
 # Each race once by default; the slow run repeats them for rarer interleavings.
 ROUNDS = [0, *(pytest.param(n, marks=pytest.mark.slow) for n in range(1, 6))]
 

@@ -22,8 +22,8 @@ from chalicelib.storage.table import (
     spread,
 )
 from devtools.stream_runner import StreamRunner
-from tests.conftest import Api, User, body
-from tests.snapshots import changed_keys, table_items
+from tests.helpers.api import Api, User, body
+from tests.helpers.snapshots import changed_keys, table_items
 
 
 def new_movie(api: Api, owner: User) -> int:

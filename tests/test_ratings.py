@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +18,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine, ratings
 from chalicelib.storage.table import MovieItem
-from tests.conftest import Api, User, body, create_table
-from tests.faults import error_answer, install
-from tests.snapshots import load, table_items
+from tests.helpers.api import UNAVAILABLE, Api, User, body
+from tests.helpers.concurrency import all_at_once
+from tests.helpers.faults import error_answer, install
+from tests.helpers.snapshots import load, table_items
+from tests.helpers.table import create_table
 
 MovieId = int
-UNAVAILABLE = {"detail": "Service temporarily unavailable; try again shortly"}
 
 
 def create_movie(api: Api, owner: User) -> MovieId:
@@ -639,30 +637,6 @@ def test_a_commit_whose_answer_was_lost_is_not_counted_twice(
 
 
 # ---------------------------------------------------------------- threads
-
-
-@pytest.fixture
-def concurrent_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Puts back ``os.environ`` after requests from several threads at once.
-
-    Chalice's test client swaps ``os.environ`` for a copy around each
-    request; interleaved swaps can leave a copy in place. (The client already
-    gives each thread its own ``current_request``, and conftest makes each
-    DynamoDB call atomic in moto.)
-    """
-    monkeypatch.setattr(os, "environ", os.environ)
-
-
-def all_at_once(requests: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``requests`` in as many threads, released together by a barrier."""
-    barrier = threading.Barrier(len(requests))
-
-    def run(request: Callable[[], Any]) -> Any:
-        barrier.wait()
-        return request()
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(run, requests))
 
 
 @pytest.mark.usefixtures("concurrent_requests")

@@ -39,9 +39,9 @@ from chalicelib.settings import (
     refuse_to_start_if_misconfigured,
 )
 from chalicelib.storage import engine
-from tests.conftest import Api, body, user_payload
-from tests.faults import TRANSIENT, install
-from tests.snapshots import table_items
+from tests.helpers.api import Api, body, user_payload
+from tests.helpers.faults import TRANSIENT, install
+from tests.helpers.snapshots import table_items
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 JSON = {"Content-Type": "application/json"}

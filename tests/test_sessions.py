@@ -22,9 +22,10 @@ from chalicelib import security
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine, session_check
 from chalicelib.storage.table import SessionItem
-from tests.conftest import PASSWORD, Api, User, body, dynamodb_client
-from tests.faults import TRANSIENT, error_answer, install
-from tests.snapshots import table_items
+from tests.helpers.api import PASSWORD, Api, User, body
+from tests.helpers.faults import TRANSIENT, error_answer, install
+from tests.helpers.snapshots import table_items
+from tests.helpers.table import dynamodb_client
 
 INVALID_REFRESH = {"detail": "Invalid refresh token"}
 BAD_CREDENTIALS = {"detail": "Could not validate credentials"}

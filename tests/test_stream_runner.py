@@ -17,8 +17,9 @@ from chalicelib.settings import get_settings
 from chalicelib.storage import changes
 from chalicelib.storage.table import CounterShardItem, MovieItem
 from devtools.stream_runner import StreamRunner, matches, table_stream_arn
-from tests.conftest import STREAMS_ENDPOINT, Api, User, body, dynamodb_client
-from tests.snapshots import table_items
+from tests.helpers.api import Api, User, body
+from tests.helpers.snapshots import table_items
+from tests.helpers.table import STREAMS_ENDPOINT, dynamodb_client
 
 
 class Clock:

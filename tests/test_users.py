@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, Api, User, body, user_payload
+from tests.helpers.api import PASSWORD, Api, User, body, user_payload
 
 
 @pytest.mark.parametrize(

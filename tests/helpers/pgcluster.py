@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-SCHEMA = Path(__file__).resolve().parent.parent / "devtools" / "migrate" / "original_schema.sql"
+SCHEMA = Path(__file__).resolve().parents[2] / "devtools" / "migrate" / "original_schema.sql"
 TEMPLATE = "original_template"
 SERVER_TIMEZONE = "America/New_York"  # not UTC, so the users' local timestamps must be converted
 _databases = count(1)

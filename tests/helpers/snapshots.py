@@ -9,7 +9,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from chalicelib.settings import get_settings
-from tests.conftest import dynamodb_client
+from tests.helpers.table import dynamodb_client
 
 T = TypeVar("T")
 Key = tuple[str, str]
