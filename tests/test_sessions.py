@@ -20,7 +20,7 @@ from moto.core.botocore_stubber import MockRawResponse
 
 from chalicelib import security
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine, session_check
+from chalicelib.storage import engine, session_check, sessions
 from chalicelib.storage.table import SessionItem
 from tests.conftest import PASSWORD, Api, User, body, dynamodb_client
 from tests.faults import TRANSIENT, error_answer, install
@@ -179,9 +179,24 @@ def test_a_forged_token_for_a_real_session_is_401_and_leaves_the_session_alone(
 
 def test_an_expired_refresh_token_is_401_before_dynamodb_deletes_it(api: Api, alice: User) -> None:
     tokens = login(api, alice)
-    age_session(alice, session_id(tokens["access_token"]), expires_at=1)
+    sid = session_id(tokens["access_token"])
+    age_session(alice, sid, expires_at=1)
     assert_invalid_refresh(refresh(api, tokens["refresh_token"]))
-    assert_access_refused(api, tokens["access_token"])
+    assert sid not in [s["id"] for s in body(api.get("/users/me/sessions", token=alice.token))]
+
+
+def test_no_access_token_outlives_its_session(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the authorizer need not check a session's expiry: the token's own ``exp`` covers it."""
+    monkeypatch.setenv("REFRESH_TOKEN_TTL_SECONDS", "600")  # shorter than an access token's 900
+    get_settings.cache_clear()
+    tokens = login(api, alice)
+    renewed = body(refresh(api, tokens["refresh_token"]))
+    for answer in (tokens, renewed):
+        claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
+        assert answer["expires_in"] == claims["exp"] - claims["iat"] <= 600
+        assert claims["exp"] <= time.time() + answer["refresh_expires_in"] + 1
 
 
 # ---------------------------------------------------------------- single use, reuse, grace
@@ -307,12 +322,9 @@ def test_a_client_whose_refresh_answer_never_arrived_is_not_stranded(
 def test_a_session_ended_while_it_refreshes_stays_ended(api: Api, alice: User) -> None:
     tokens = login(api, alice)
     sid = session_id(tokens["access_token"])
-    pk, sk = SessionItem.key(alice.id, sid)
 
     def end_it_first(**_: Any) -> None:
-        dynamodb_client().delete_item(
-            TableName=get_settings().table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}
-        )
+        assert sessions.end(alice.id, sid)
 
     events = engine.connection().client.meta.events
     events.register("before-call.dynamodb.UpdateItem", end_it_first)
@@ -348,10 +360,10 @@ def test_a_login_that_races_a_password_change_starts_no_session(api: Api, alice:
 
     assert response.status_code == 401
     assert body(response) == {"detail": "Incorrect username or password"}
-    sessions = [
+    started = [
         key for key in table_items() if key[0] == f"USER#{alice.id}" and "SESSION#" in key[1]
     ]
-    assert len(sessions) == 1  # the fixture's own login only
+    assert len(started) == 1  # the fixture's own login only
 
 
 def test_when_dynamodb_cannot_say_whether_a_session_is_live_the_answer_is_503(
