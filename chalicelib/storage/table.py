@@ -511,15 +511,16 @@ class CommentRefItem(TableItem, discriminator="comment_ref"):
 class SessionItem(TableItem, discriminator="session"):
     """One login: ``pk = USER#<user>``, ``sk = SESSION#<session id>``.
 
-    In the user's partition, beside the profile, so one Query lists a user's
-    sessions (newest first: ids are time-ordered) and the authorizer checks
-    one with a GetItem by the token's ``sub`` and ``sid`` (the key format is
-    ``session_check``'s, whose lean module the authorizer imports).
-    ``refresh_hash`` is the SHA-256 of the one refresh token that is current;
-    ``rotated_at`` (epoch seconds) when it was issued, which starts the grace
-    period for the token before it. Ending a session deletes the item;
-    ``expires_at`` (TTL, also checked on read) ends it when its refresh token
-    runs out.
+    In the user's partition, just after the profile, so one Query reads the
+    profile and the user's sessions (ids are time-ordered; the key format is
+    ``session_check``'s, whose lean module the authorizer imports). The
+    session is live while the profile's ``sessions`` lists it: an item the
+    profile no longer lists is stale (ended together with others) and is
+    ignored until the stream consumer deletes it. ``refresh_hash`` is the
+    SHA-256 of the one refresh token that is current; ``rotated_at`` (epoch
+    seconds) when it was issued, which starts the grace period for the token
+    before it. ``expires_at`` (TTL, also checked on read) ends it when its
+    refresh token runs out.
     """
 
     id = IntegerAttribute()
