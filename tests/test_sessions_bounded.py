@@ -24,6 +24,7 @@ from chalicelib.storage import engine, session_check, sessions
 from chalicelib.storage.table import SessionItem, UserItem
 from devtools.stream_runner import StreamRunner
 from tests.conftest import PASSWORD, Api, CallCounter, User, body, dynamodb_client
+from tests.faults import TRANSIENT, install
 from tests.session_helpers import (
     BAD_CREDENTIALS,
     age_session,
@@ -35,6 +36,7 @@ from tests.session_helpers import (
     session_id,
     session_items,
 )
+from tests.snapshots import table_items
 
 NEW_PASSWORD = "a brand new secret"
 
@@ -433,3 +435,37 @@ def test_the_authorizer_reads_only_the_sessions_entry_in_the_profile(alice: User
     assert params["ConsistentRead"] is True
     assert params["ProjectionExpression"] == "#sessions.#sid"
     assert params["ExpressionAttributeNames"]["#sid"] == str(session_id(alice.token))
+
+
+def test_a_cleanup_dynamodb_refuses_is_reported_and_done_on_redelivery(
+    api: Api, alice: User, stream: StreamRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logins(api, alice, 2)
+    assert api.delete("/users/me/sessions", token=alice.token).status_code == 204
+    faults = install(monkeypatch)
+    faults.fail("TransactWriteItems", TRANSIENT["throttling"])
+
+    stream.drain()
+
+    [given_up] = stream.given_up
+    assert len(given_up) == 1  # the marker's record, after every retry
+    assert len(session_items(alice)) == 3
+    faults.clear()
+    assert stream.handler({"Records": given_up}) == {"batchItemFailures": []}
+    assert session_items(alice) == [session_id(alice.token)]
+
+
+def test_one_batch_cleans_up_after_a_deleted_movie_and_ended_sessions(
+    api: Api, alice: User, stream: StreamRunner
+) -> None:
+    movie = body(api.post("/movies", {"title": "Metropolis"}, token=alice.token))["id"]
+    assert api.post(f"/movies/{movie}/ratings", {"rating": 9}, token=alice.token).status_code == 200
+    logins(api, alice, 2)
+    stream.drain()
+    assert api.delete(f"/movies/{movie}", token=alice.token).status_code == 204
+    assert api.delete("/users/me/sessions", token=alice.token).status_code == 204
+
+    assert stream.drain() == 1
+
+    assert session_items(alice) == [session_id(alice.token)]
+    assert [key for key in table_items() if key[0] == f"MOVIE#{movie}"] == []
