@@ -236,13 +236,14 @@ def authorizer() -> dict[str, float]:
 
 
 class FakeDynamoDB:
-    """A localhost endpoint that answers every GetItem with a session live for an hour."""
+    """A localhost endpoint that answers every GetItem with a profile listing the session."""
 
     def __init__(self) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        item = json.dumps({"Item": {"expires_at": {"N": str(int(time.time()) + 3600)}}}).encode()
+        live = {"sessions": {"M": {str(BENCH_SESSION_ID): {"BOOL": True}}}}
+        item = json.dumps({"Item": live}).encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:

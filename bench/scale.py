@@ -56,7 +56,7 @@ from bench.scenarios import CATALOGUE, MOVIE, Call, User, World
 from bench.streams import StreamMapping, StreamTap, deliver, stream_mapping
 from chalicelib import security
 from chalicelib.storage import session_check, sessions
-from chalicelib.storage.table import SessionItem
+from chalicelib.storage.table import SessionItem, UserItem
 
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 RATIO_LIMIT = 1.5
@@ -153,11 +153,12 @@ class Rig:
         self._raters = 0
 
     def raters(self, count: int) -> list[User]:
-        """``count`` users with a live session each and no profile.
+        """``count`` users with a live session each and a profile that is only its map.
 
         Rating needs a valid token whose session the authorizer finds live,
-        not a profile: each rater's session item is stored directly (no
-        signup, no password hashed), and its token issued for it.
+        nothing else of a user: each rater's session item and the profile's
+        map of live sessions are stored directly (no signup, no password
+        hashed), and its token issued for it.
         """
 
         found = []
@@ -172,6 +173,7 @@ class Rig:
                 user_agent="bench.scale",
                 lifetime=RATER_SESSION,
             ).save()
+            UserItem(*UserItem.key(user_id)).update([UserItem.keeping_only(session_id)])
             token, _ = security.issue_access_token(user_id, session_id)
             found.append(User(user_id, f"rater{user_id}", token))
         return found

@@ -31,7 +31,7 @@ from chalicelib.settings import get_settings
 from chalicelib.storage import sessions, users
 from chalicelib.storage.table import SessionItem, utcnow
 
-NEW_ID_TRIES = 3
+START_TRIES = 4  # a clashing id, an eviction, an eviction raced: all rare
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,12 @@ def login(name: str, password: str, *, client: str, user_agent: str | None) -> T
     """Check the password and start a session; repeated failures from ``client`` lock it out.
 
     Two calls: one BatchGetItem (credentials and recent failures), one
-    transaction (the session, forgetting the failures if there were any,
-    and for a migrated user's first login the argon2id hash that replaces
-    their bcrypt one). If two first logins of one migrated user race, the
+    transaction (the session and its entry in the profile, forgetting the
+    failures if there were any, and for a migrated user's first login the
+    argon2id hash that replaces their bcrypt one). A user at the cap of
+    live sessions (``UserItem.MAX_SESSIONS``) ends some to make room: their
+    expired sessions, or else the least recently used one (two more calls,
+    at the cap only). If two first logins of one migrated user race, the
     one whose upgrade lost checks the password again against the hash the
     other stored: two more calls, in that race only.
     """
@@ -81,7 +84,25 @@ def _login(name: str, password: str, *, client: str, user_agent: str | None) -> 
         raise errors.InvalidCredentials()
     credentials = state.credentials
     upgrade = users.hash_upgrade(credentials, new_hash) if new_hash else None
-    for _ in range(NEW_ID_TRIES):
+    forget = client if state.failures else None
+    return _start_session(name, credentials, user_agent=user_agent, forget=forget, upgrade=upgrade)
+
+
+def _start_session(
+    name: str,
+    credentials: users.Credentials,
+    *,
+    user_agent: str | None,
+    forget: str | None,
+    upgrade: users.HashUpgrade | None,
+) -> Tokens:
+    """Start the session: one transaction, or at the cap one Query and one more (eviction).
+
+    Tried again with a new id on the rare clash, and after an eviction that
+    another login's raced (the victims it chose were gone).
+    """
+    evicting: list[int] = []
+    for _ in range(START_TRIES):
         session_id = sessions.new_session_id()
         refresh = security.new_refresh_token(credentials.user_id, session_id)
         try:
@@ -93,10 +114,17 @@ def _login(name: str, password: str, *, client: str, user_agent: str | None) -> 
                 lifetime=_refresh_lifetime(),
                 login=name,
                 password_hash=credentials.password_hash,
-                forget_failures_of=client if state.failures else None,
+                forget_failures_of=forget,
                 upgrade=upgrade,
+                evicting=evicting,
             )
         except sessions.SessionIdTaken:
+            continue
+        except sessions.SessionLimitReached:
+            found = sessions.eviction(credentials.user_id)
+            if found is None:  # the user is gone
+                raise errors.InvalidCredentials() from None
+            evicting = found
             continue
         except sessions.CredentialsChanged:
             if upgrade is not None:
@@ -112,10 +140,11 @@ def _login(name: str, password: str, *, client: str, user_agent: str | None) -> 
 def refresh(token: str) -> Tokens:
     """Rotate the session's refresh token (see the module's docstring).
 
-    Two calls: a consistent GetItem of the session named by the token, and
-    the conditional rotation. When the rotation loses (another refresh with
-    the same token, a resend of one whose answer was lost, or the session
-    ended meanwhile), the session is read once more and judged again.
+    Two calls: a consistent BatchGetItem of the session named by the token
+    and of its user's profile (which says whether it is live), and the
+    conditional rotation. When the rotation loses (another refresh with the
+    same token, a resend of one whose answer was lost, or the session ended
+    meanwhile), the session is read once more and judged again.
     """
     presented = security.parse_refresh_token(token)
     if presented is None:
@@ -162,7 +191,11 @@ def end_session(user_id: int, session_id: int) -> None:
 
 
 def end_other_sessions(user_id: int, current_session_id: int) -> None:
-    sessions.end_all(user_id, keep=current_session_id)
+    """End every session of the caller but the current one: one write, however many."""
+    try:
+        sessions.end_all(user_id, keep=current_session_id)
+    except sessions.SessionEnded:
+        raise errors.NotAuthenticated("Could not validate credentials") from None
 
 
 def change_password(
@@ -170,30 +203,45 @@ def change_password(
 ) -> None:
     """Replace the password and end every session of the user but the caller's, together.
 
-    Read the user and their other sessions (one Query of their partition),
-    then one transaction changes the hash and deletes them: a failure
-    anywhere changes nothing. A login that verified the old hash commits its session
-    only while that hash is still current, so a login after the change
-    starts no session; one that commits between the Query and the
-    transaction (a login concurrent with the change) is not ended.
+    Read the user (one GetItem), then one transaction changes the hash and
+    sets the profile's live sessions to the caller's alone: a failure
+    anywhere changes nothing, and the number of writes does not depend on
+    the number of sessions. A login that verified the old hash commits its
+    session only while that hash is still current, so a login after the
+    change starts no session, and one that committed before it is ended by
+    it. A change that loses a race (another change, or the caller's session
+    ended meanwhile) reads the user once more to say which.
     """
-    user, others = sessions.user_and_others(user_id, keep=current_session_id)
-    if user is None:
+    user = users.get_user(user_id)
+    if user is None or current_session_id not in user.sessions:
         raise errors.NotAuthenticated("Could not validate credentials")
     if not security.verify_password(current_password, user.password_hash):
         raise errors.BadRequest("Current password is incorrect")
-    left = users.change_password(user, security.hash_password(new_password), others)
-    sessions.end_these(left)
+    try:
+        users.change_password(user, security.hash_password(new_password), current_session_id)
+    except users.PasswordChangeLost:
+        now = users.get_user(user_id)
+        if now is None or current_session_id not in now.sessions:
+            raise errors.NotAuthenticated("Could not validate credentials") from None
+        raise errors.Conflict("The password was changed by another request; try again") from None
 
 
 # ---------------------------------------------------------------- tokens
 
 
 def _tokens(session: SessionItem, refresh: security.RefreshToken) -> Tokens:
-    """A new access token for the session, and ``refresh`` with the time it has left."""
-    access_token, expires_in = security.issue_access_token(session.user_id, session.id)
+    """A new access token for the session, and ``refresh`` with the time it has left.
+
+    The access token never outlives the session (whatever the stage's two
+    lifetimes), which is why the authorizer need not check the session's
+    expiry (``storage.session_check``).
+    """
     left = session.expires_at - utcnow() if session.expires_at else timedelta(0)
-    return Tokens(access_token, expires_in, refresh.token, max(0, int(left.total_seconds())))
+    left_seconds = max(0, int(left.total_seconds()))
+    access_token, expires_in = security.issue_access_token(
+        session.user_id, session.id, at_most=left_seconds
+    )
+    return Tokens(access_token, expires_in, refresh.token, left_seconds)
 
 
 def _refresh_lifetime() -> timedelta:

@@ -148,12 +148,17 @@ def _read_ssm_secure_string(name: str) -> str:
 
 
 def issue_access_token(
-    user_id: int, session_id: int, *, now: float | None = None
+    user_id: int, session_id: int, *, now: float | None = None, at_most: int | None = None
 ) -> tuple[str, int]:
-    """A signed token for ``user_id`` in session ``session_id``, and its lifetime in seconds."""
+    """A signed token for ``user_id`` in session ``session_id``, and its lifetime in seconds.
+
+    ``at_most``: a cap on the lifetime (the session's own time left).
+    """
     settings = get_settings()
     issued_at = int(time.time() if now is None else now)
     ttl = settings.access_token_ttl_seconds
+    if at_most is not None:
+        ttl = min(ttl, at_most)
     claims = {
         "sub": str(user_id),
         "sid": str(session_id),

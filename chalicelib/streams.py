@@ -1,4 +1,5 @@
-"""The table's stream handler: recounting list counters, cleaning up after deleted movies.
+"""The table's stream handler: recounting list counters, cleaning up after deleted movies
+and after sessions ended together (``storage.session_cleanup``).
 
 The event source mapping (the deploy template's, and ``make run``'s local
 runner, ``devtools/stream_runner.py``) delivers batches of the records that
@@ -63,7 +64,7 @@ def on_table_change(event: DynamoDBEvent) -> dict[str, Any]:
         changes.decode(record.event_name, record.keys or {}, record.sequence_number)
         for record in event
     )
-    failed: list[str] = []
+    failed = _clean_up_sessions(event)
     for movie_id, group in changes.by_movie(c for c in decoded if c is not None).items():
         try:
             done = changes.apply(movie_id, group)
@@ -75,3 +76,24 @@ def on_table_change(event: DynamoDBEvent) -> dict[str, Any]:
                 "stream change applied", extra={"fields": {"movie_id": movie_id, "done": done}}
             )
     return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}
+
+
+def _clean_up_sessions(event: DynamoDBEvent) -> list[str]:
+    """Delete the session items that ending sessions together left; the records that failed."""
+    from chalicelib.storage import session_cleanup
+
+    decoded = (
+        session_cleanup.decode(record.event_name, record.keys or {}, record.sequence_number)
+        for record in event
+    )
+    failed: list[str] = []
+    for user_id, numbers in session_cleanup.by_user(decoded).items():
+        try:
+            deleted = session_cleanup.clean(user_id)
+        except Exception:  # reported to Lambda, which retries from the first failed record
+            log.exception("session cleanup failed", extra={"fields": {"user_id": user_id}})
+            failed += numbers
+        else:
+            fields = {"user_id": user_id, "deleted": deleted}
+            log.info("sessions cleaned up", extra={"fields": fields})
+    return failed

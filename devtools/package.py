@@ -21,10 +21,10 @@ Chalice does not make, each part derived from the code or from the stage in
   are part of every deployment.
 * The stream handler's event source, pointed at the table's ``StreamArn``,
   filtered to what ``storage.changes`` acts on (counter shards' changes,
-  movies' removals), batched over ``streams.BATCHING_WINDOW_SECONDS``, and
-  reporting partial batch failures; ``TABLE_STREAM_ARN`` in
-  every function's environment; API Gateway tracing where the stage turns on
-  ``xray``.
+  movies' removals, the marker of sessions ended together), batched over
+  ``streams.BATCHING_WINDOW_SECONDS``, and reporting partial batch failures;
+  ``TABLE_STREAM_ARN`` in every function's environment; API Gateway tracing
+  where the stage turns on ``xray``.
 * Fixed function names (those ``chalice deploy`` would give), so that the
   IAM policies can name each function's log group.
 
@@ -112,11 +112,10 @@ API_HANDLER = Function(
     resource="APIHandler",
     table_actions={
         "dynamodb:BatchGetItem": "Model.batch_get (users.login_state)",
-        "dynamodb:BatchWriteItem": "engine.batch_delete (sessions.end_these)",
         "dynamodb:ConditionCheckItem": "ConditionCheck in transactions (engine.Transaction.check)",
         "dynamodb:DeleteItem": (
-            "Model.delete (sessions.end: logout, ending a session); Delete in transactions"
-            " (movies.delete_movie and its counter shards)"
+            "Delete in transactions (movies.delete_movie and its counter shards;"
+            " sessions.end: logout, ending a session)"
         ),
         "dynamodb:GetItem": "Model.get (engine.item_or_none): every read by key",
         "dynamodb:PutItem": "Put in transactions (movies.create_movie and its counter shards)",
@@ -132,7 +131,7 @@ API_HANDLER = Function(
 JWT_AUTHORIZER = Function(
     name="jwt_authorizer",
     resource="JwtAuthorizer",
-    # One consistent GetItem of the token's session (botocore, not PynamoDB).
+    # One consistent GetItem of the session's entry in its user's profile (botocore, not PynamoDB).
     table_actions={"dynamodb:GetItem": "client.get_item (session_check.is_live)"},
     reads_jwt_key=True,  # checks tokens
 )
@@ -141,7 +140,11 @@ TABLE_STREAM = Function(
     resource="TableStream",
     table_actions={
         "dynamodb:BatchWriteItem": "engine.batch_delete (changes.delete_movie_children)",
-        "dynamodb:Query": "Model.query (changes.delete_movie_children, ratings.counters)",
+        "dynamodb:ConditionCheckItem": "ConditionCheck in transactions (session_cleanup.clean)",
+        "dynamodb:DeleteItem": "Delete in transactions (session_cleanup.clean: stale sessions)",
+        "dynamodb:Query": (
+            "Model.query (changes.delete_movie_children, ratings.counters, sessions.partition)"
+        ),
         "dynamodb:UpdateItem": "Model.update (changes.recount)",
     },
     reads_stream=True,

@@ -277,7 +277,7 @@ def test_routes_about_the_caller_act_on_the_caller_whatever_she_claims(
     assert not [secret for secret in world.alices_secrets() if secret in text]
     assert str(world.movie) not in text
     after = table_items()
-    assert changed_keys(before, after) <= owned_by(before, world.mallory)
+    assert changed_keys(before, after) <= owned_by({**before, **after}, world.mallory)
     assert {key: after.get(key) for key in owned_by(before, alice)} == {
         key: before[key] for key in owned_by(before, alice)
     }

@@ -64,7 +64,7 @@ from chalicelib.auth import jwt_authorizer
 from chalicelib.storage import session_check
 token, _ = issue_access_token(42, 7)
 event = {{"type": "TOKEN", "authorizationToken": "Bearer " + token, "methodArn": "arn"}}
-live = {{"Item": {{"expires_at": {{"N": str(int(time.time()) + 60)}}}}}}
+live = {{"Item": {{"sessions": {{"M": {{"7": {{"BOOL": True}}}}}}}}}}
 with Stubber(session_check.client()) as stub:
     stub.add_response("get_item", live)
     stub.add_response("get_item", live)

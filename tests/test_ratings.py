@@ -697,14 +697,16 @@ class RatingsMachine(RuleBasedStateMachine):
 
     Each run starts from a fresh table: runs share nothing, and moto (which
     copies the whole table, streams included, for every transaction) stays
-    fast. The users' items go with the old table but for their sessions,
-    which their tokens need (the authorizer checks them), put back.
+    fast. The users' items go with the old table but for their profiles and
+    sessions, which their tokens need (the authorizer checks them), put back.
     """
 
     def __init__(self, api: Api, raters: list[User]) -> None:
         super().__init__()
         sessions = {
-            key: item for key, item in table_items().items() if item["kind"]["S"] == "session"
+            key: item
+            for key, item in table_items().items()
+            if item["kind"]["S"] in ("user", "session")
         }
         boto3.client("dynamodb").delete_table(TableName=get_settings().table_name)
         create_table()

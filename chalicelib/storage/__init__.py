@@ -14,18 +14,26 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
 (DynamoDB calls per request; calls sent at once count as one round trip).
 
 - user — ``USER#<id>`` / ``PROFILE`` — ``GET /users/me`` (1 GetItem); profile
-  and password updates (GetItem + one transaction).
+  and password updates (GetItem + one transaction). Its ``sessions`` map is
+  the set of the user's live sessions (at most 100): the authorizer reads
+  one entry (1 GetItem, botocore, ``session_check``), and every session
+  write below changes it.
 - username claim — ``USERNAME#<lower>`` / ``USERNAME`` — signup and rename
   (``attribute_not_exists`` in the user's transaction); login (in its one
   BatchGetItem, with the hash copied here).
 - e-mail claim — ``EMAIL#<lower>`` / ``EMAIL`` — the same, for e-mails.
 - session — ``USER#<id>`` / ``SESSION#<session id>`` [TTL ``expires_at``] —
-  login (Put in a transaction with a ConditionCheck on the claim item);
-  refresh (GetItem + one conditional UpdateItem); the authorizer (1 GetItem,
-  botocore, ``session_check``); logout, end one (1 conditional DeleteItem);
-  ``GET /users/me/sessions`` (1 Query, descending); end all others (1
-  keys-only Query + BatchWriteItem per 25); a password change (the same
-  Query, then the deletes in the password's transaction).
+  login (Put in a transaction with its map entry and a ConditionCheck on the
+  claim item; at the cap, 1 Query and a second transaction that evicts);
+  refresh (BatchGetItem with the profile + one conditional UpdateItem);
+  logout, end one (one transaction: the entry and the item);
+  ``GET /users/me/sessions`` (1 Query from ``PROFILE`` through the
+  sessions); end all others and a password change (one transaction that
+  sets the map to the caller's alone, whatever the number of sessions).
+- sessions-ended marker — ``USER#<id>`` / ``SESSIONS_ENDED`` [TTL] — put by
+  "end all others" and a password change; its stream record has the stream
+  consumer delete the session items the map no longer lists
+  (``session_cleanup``: 1 Query + one transaction per 25).
 - login throttle — ``LOGIN#<lower>`` / ``CLIENT#<address>`` [TTL
   ``expires_at``] — login (in its BatchGetItem); one UpdateItem per failure.
 - movie — ``MOVIE#<id>`` / ``MOVIE`` [gsi1 ``MOVIES#<hash of id mod 2>`` /

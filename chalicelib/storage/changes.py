@@ -30,6 +30,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
+from chalicelib.storage import session_cleanup
 from chalicelib.storage.engine import batch_delete, condition_failed
 from chalicelib.storage.ratings import Counters, counters
 from chalicelib.storage.table import (
@@ -50,6 +51,7 @@ FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
         "dynamodb": {"Keys": {"sk": {"S": [{"prefix": CounterShardItem.PREFIX}]}}},
     },
     {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": [MovieItem.SK]}}}},
+    *session_cleanup.FILTER_PATTERNS,  # sessions ended together: their items are deleted there
 )
 
 

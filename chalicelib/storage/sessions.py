@@ -1,48 +1,79 @@
-"""Sessions: one item per login, beside the user's profile.
+"""Sessions: one item per login beside the user's profile, and the profile's set of live ones.
+
+Where the truth is
+------------------
+A session is live while its id is in its user's profile map ``sessions``
+(``UserItem.sessions``) and its item has not expired. The item
+(``USER#<id>`` / ``SESSION#<id>``) holds what the list shows and the current
+refresh token's hash; the map entry is what makes it live. So ending any
+number of sessions is one write to the profile, and deleting the profile
+ends them all. The authorizer reads only the map entry
+(``session_check``); refresh reads both.
+
+A user has at most ``UserItem.MAX_SESSIONS`` live sessions: the profile,
+which the authorizer reads whole, stays within one read unit.
 
 Protocol
 --------
-* **Start** (login): one transaction that puts the session
-  (``attribute_not_exists``: a clashing id is retried with a new one) and
-  checks that the login name's claim item still holds the password hash the
-  login verified. A password change that commits first makes the login fail
-  instead of leaving a session the change did not see. After failed logins
-  the same transaction forgets them. A migrated user's first login also
-  replaces their outdated (bcrypt) hash there: the check becomes the
-  conditional update of the claim (``users.HashUpgrade``).
-* **Rotate** (refresh): one UpdateItem conditioned on ``refresh_hash`` being
-  the presented token's hash and the session not having expired, never a
-  read-then-write: of two refreshes with one token, at most one rotates, and
-  a session deleted in between stays deleted (the condition fails on a
-  missing item; UpdateItem would otherwise create it).
-* **End**: delete the item. The authorizer's GetItem and the next refresh
-  then find nothing. Ending all of a user's sessions (but one) is one Query
-  of the user's ``SESSION#`` range, keys only, then BatchWriteItem deletes,
-  25 a call; a password change puts the deletes in its own transaction
-  (``users.change_password``), so the two happen together or not at all.
-* Expired sessions linger until DynamoDB's TTL deletes them (up to a few
-  days late), so every read checks ``expires_at`` too.
+* **Start** (login): one transaction that puts the session item
+  (``attribute_not_exists``: a clashing id is retried with a new one), adds
+  its entry to the map on condition that the map has room
+  (``size(sessions) < MAX_SESSIONS``, which also fails on a missing
+  profile), and checks that the login name's claim item still holds the
+  password hash the login verified (a password change that commits first
+  makes the login fail instead of leaving a session the change did not
+  see). After failed logins the same transaction forgets them; a migrated
+  user's first login replaces their outdated hash in it too
+  (``users.HashUpgrade``). At the cap (``SessionLimitReached``) the caller
+  reads the partition once (``eviction``) and starts again evicting: the
+  victims' entries are removed and their items deleted in the new session's
+  transaction, on condition that the entries are still there.
+* **Rotate** (refresh): one UpdateItem of the session item conditioned on
+  ``refresh_hash`` being the presented token's hash and the session not
+  having expired, never a read-then-write: of two refreshes with one
+  token, at most one rotates, and a session whose item was deleted in
+  between stays deleted (the condition fails on a missing item). It is
+  read first with its profile (``get``, one BatchGetItem), so an ended
+  session is refused. A rotation that races an "end all" and lands after
+  it mints tokens for a session the map no longer lists: the authorizer and
+  the next refresh refuse them, as they would had the end come first.
+* **End one** (logout, ``DELETE /users/me/sessions/{id}``, a reused
+  refresh token): one transaction that removes the entry (on condition it
+  is there) and deletes the unexpired item.
+* **End all but one** (``DELETE /users/me/sessions``; a password change,
+  in its own transaction, ``users.change_password``): one transaction that
+  sets the map to the one kept, on condition that it is still there (an
+  ended caller does not come back), and puts the ``SessionsEndedItem``
+  marker. Two items written, whatever the number of sessions. The other
+  sessions' items are then stale: every read ignores them, and the stream
+  consumer deletes them (``session_cleanup``), on the marker's record.
+* Expired sessions linger until DynamoDB's TTL deletes their items (up to a
+  few days late), so every read checks ``expires_at`` too; their entries go
+  when a login at the cap evicts them (expired ones first).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition, size
+from pynamodb.expressions.update import Action
 
 from chalicelib.storage.engine import (
     ConditionFailed,
     Transaction,
-    batch_delete,
+    batch_get,
     condition_failed,
-    item_or_none,
     new_id,
 )
 from chalicelib.storage.table import (
     EmailItem,
     LoginThrottleItem,
     SessionItem,
+    SessionsEndedItem,
     TableItem,
     UserItem,
     UsernameItem,
@@ -50,8 +81,10 @@ from chalicelib.storage.table import (
 )
 from chalicelib.storage.users import HashUpgrade
 
-MAX_LISTED = 100
 USER_AGENT_CHARS = 256
+# A login at the cap evicts every expired session at once, up to this many (its
+# transaction holds 100 actions), or else the least recently used one.
+MAX_EVICTED = 50
 
 
 class SessionIdTaken(Exception):
@@ -62,8 +95,16 @@ class CredentialsChanged(Exception):
     """The password changed between the login's read and its session's write."""
 
 
+class SessionLimitReached(Exception):
+    """The user's profile lists ``MAX_SESSIONS`` sessions already (or the user is gone)."""
+
+
 class RotationLost(Exception):
     """The session's current token is no longer the one presented, or it ended."""
+
+
+class SessionEnded(Exception):
+    """The session to keep has ended (or its user is gone)."""
 
 
 def new_session_id() -> int:
@@ -81,13 +122,15 @@ def start(
     password_hash: str,
     forget_failures_of: str | None = None,
     upgrade: HashUpgrade | None = None,
+    evicting: Sequence[int] = (),
 ) -> SessionItem:
     """Store a new session for a login that was checked against ``password_hash``.
 
     ``forget_failures_of``: the client address whose failed logins of
     ``login`` this success clears, in the same transaction. ``upgrade``:
     the hash that replaces ``password_hash``, in the same transaction too,
-    on the same condition.
+    on the same condition. ``evicting``: sessions to end to make room
+    (``eviction``).
     """
     session = SessionItem.new(
         user_id,
@@ -101,8 +144,14 @@ def start(
     if upgrade is None:
         tx.check("credentials", claim, claim.key(login), claim.password_hash == password_hash)
     else:
-        upgrade.add_to(tx, "credentials")
+        upgrade.add_claims_to(tx, "credentials")
     tx.put("session", session, condition=SessionItem.pk.does_not_exist())
+    actions: list[Action] = [UserItem.session_entry(session_id).set(True)]
+    actions += [UserItem.session_entry(victim).remove() for victim in evicting]
+    actions += upgrade.profile_actions() if upgrade is not None else []
+    tx.update("profile", UserItem(*UserItem.key(user_id)), actions, _room_for_one(evicting))
+    for victim in evicting:
+        tx.delete(f"evicted {victim}", SessionItem(*SessionItem.key(user_id, victim)))
     if forget_failures_of is not None:
         throttle = LoginThrottleItem(*LoginThrottleItem.key(login, forget_failures_of))
         tx.delete("throttle", throttle)
@@ -111,16 +160,61 @@ def start(
     except ConditionFailed as exc:
         if "credentials" in exc.labels:
             raise CredentialsChanged() from exc
+        if "profile" in exc.labels:
+            raise SessionLimitReached() from exc
         raise SessionIdTaken() from exc
     return session
 
 
-def get(user_id: int, session_id: int) -> SessionItem | None:
-    """The session, if it exists and has not expired (one consistent GetItem)."""
-    session: SessionItem | None = item_or_none(SessionItem, SessionItem.key(user_id, session_id))
-    if session is None or not session.is_live(utcnow()):
+def _room_for_one(evicting: Sequence[int]) -> Condition:
+    """The map has room for one more once ``evicting`` (all still listed) are gone."""
+    listed = size(UserItem.sessions)  # type: ignore[no-untyped-call]  # PynamoDB's is untyped
+    room: Condition = listed < UserItem.MAX_SESSIONS + len(evicting)
+    for victim in evicting:
+        room &= UserItem.session_entry(victim).exists()
+    return room
+
+
+def eviction(user_id: int) -> list[int] | None:
+    """The sessions a login at the cap ends to make room: one consistent Query.
+
+    Every listed session that has expired (its item may be gone already,
+    deleted by TTL), up to ``MAX_EVICTED``; if none has, the least recently
+    used one (the oldest ``last_used_at``: the last login or refresh). An
+    empty list: there is room again (a session ended meanwhile). ``None``:
+    the user is gone.
+    """
+    found = partition(user_id)
+    if found.profile is None:
         return None
-    return session
+    listed = found.profile.sessions
+    if len(listed) < UserItem.MAX_SESSIONS:
+        return []
+    now = utcnow()
+    items = {session.id: session for session in found.sessions}
+    expired = sorted(i for i in listed if i not in items or not items[i].is_live(now))
+    if expired:
+        return expired[:MAX_EVICTED]
+    oldest = min((items[i] for i in listed), key=lambda s: (s.last_used_at, s.id))
+    return [oldest.id]
+
+
+def get(user_id: int, session_id: int) -> SessionItem | None:
+    """The session, if its profile lists it and it has not expired (one BatchGetItem).
+
+    Both items are read consistently: the session item (the refresh hash)
+    and the profile (is it live?).
+    """
+    session: SessionItem | None = None
+    profile: UserItem | None = None
+    for item in batch_get([SessionItem.key(user_id, session_id), UserItem.key(user_id)]):
+        if isinstance(item, SessionItem):
+            session = item
+        elif isinstance(item, UserItem):
+            profile = item
+    if session is None or profile is None or session_id not in profile.sessions:
+        return None
+    return session if session.is_live(utcnow()) else None
 
 
 def rotate(
@@ -145,75 +239,80 @@ def rotate(
 
 
 def end(user_id: int, session_id: int) -> bool:
-    """Delete the session; ``False`` if there was no live one."""
+    """End one session: its entry and its item, in one transaction; ``False`` if not live."""
+    tx = Transaction()
+    entry = UserItem.session_entry(session_id)
+    tx.update("profile", UserItem(*UserItem.key(user_id)), [entry.remove()], entry.exists())
     session = SessionItem(*SessionItem.key(user_id, session_id))
+    tx.delete("session", session, SessionItem.expires_at > utcnow())
     try:
-        session.delete(condition=SessionItem.expires_at > utcnow())
-    except DeleteError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+        tx.commit()
+    except ConditionFailed:
+        return False
     return True
 
 
-def list_live(user_id: int) -> list[SessionItem]:
-    """The user's live sessions, newest first, at most ``MAX_LISTED`` (one Query)."""
-    now = utcnow()
-    found = SessionItem.query(
-        SessionItem.partition(user_id),
-        SessionItem.sk.startswith(SessionItem.PREFIX),
-        scan_index_forward=False,
-        consistent_read=True,
-        limit=MAX_LISTED,
-    )
-    return [session for session in found if session.is_live(now)]
+def end_all(user_id: int, *, keep: int) -> None:
+    """End every session of the user but ``keep``: two items written, however many there are.
 
-
-def end_all(user_id: int, *, keep: int | None = None) -> int:
-    """End every session of the user but ``keep``; how many were ended.
-
-    One Query (a page holds about 3,000 session keys; more pages only past
-    that) and one BatchWriteItem per 25 sessions.
+    ``SessionEnded`` if ``keep`` itself has ended (nothing is written).
     """
-    return end_these(others(user_id, keep=keep))
+    tx = Transaction()
+    profile = UserItem(*UserItem.key(user_id))
+    still_live = UserItem.session_entry(keep).exists()
+    tx.update("profile", profile, [UserItem.keeping_only(keep)], still_live)
+    tx.put("sessions ended", SessionsEndedItem.new(user_id))
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        raise SessionEnded() from exc
 
 
-def others(user_id: int, *, keep: int | None = None) -> list[SessionItem]:
-    """The keys of every session of the user but ``keep`` (one keys-only Query)."""
-    return [session for session in _sessions_of(user_id) if session.id != keep]
+@dataclass(frozen=True)
+class Partition:
+    """A user's profile (``None``: no such user) and every session item of theirs."""
+
+    profile: UserItem | None
+    sessions: list[SessionItem]
+
+    def live(self) -> list[SessionItem]:
+        """The sessions the profile lists that have not expired, newest first."""
+        listed = self.profile.sessions if self.profile is not None else frozenset()
+        now = utcnow()
+        found = [s for s in self.sessions if s.id in listed and s.is_live(now)]
+        return sorted(found, key=lambda session: session.id, reverse=True)
+
+    def stale(self) -> list[SessionItem]:
+        """The session items the profile no longer lists (ended together, or their user gone)."""
+        listed = self.profile.sessions if self.profile is not None else frozenset()
+        return [session for session in self.sessions if session.id not in listed]
 
 
-def user_and_others(user_id: int, *, keep: int) -> tuple[UserItem | None, list[SessionItem]]:
-    """The user's profile and every session of theirs but ``keep``, in one Query.
+def partition(user_id: int) -> Partition:
+    """The user's profile and session items, in one consistent Query.
 
     Both live in the user's partition, and the profile (``PROFILE``) sorts
-    just before the sessions (``SESSION#...``), so one consistent Query from
-    the one through the other reads them together.
+    just before the sessions (``SESSION#...``), so one Query from the one
+    through the other reads them together (and nothing else: the
+    ``SESSIONS_ENDED`` marker sorts after them). It reads the live sessions
+    (at most ``MAX_SESSIONS``), the expired ones TTL has not deleted yet, and
+    the stale ones the stream consumer has not deleted yet.
     """
-    partition, profile_sk = UserItem.key(user_id)
-    user: UserItem | None = None
-    others: list[SessionItem] = []
+    profile_sk = UserItem.key(user_id)[1]
+    profile: UserItem | None = None
+    found: list[SessionItem] = []
     for item in TableItem.query(  # the base model: a subclass's Query filters on its kind
-        partition,
+        SessionItem.partition(user_id),
         TableItem.sk.between(profile_sk, f"{SessionItem.PREFIX}~"),
         consistent_read=True,
     ):
         if isinstance(item, UserItem):
-            user = item
-        elif isinstance(item, SessionItem) and item.id != keep:
-            others.append(item)
-    return user, others
+            profile = item
+        elif isinstance(item, SessionItem):
+            found.append(item)
+    return Partition(profile, found)
 
 
-def end_these(ending: Sequence[SessionItem]) -> int:
-    """Delete these sessions, 25 a BatchWriteItem (none for an empty list)."""
-    return batch_delete((session.pk, session.sk) for session in ending)
-
-
-def _sessions_of(user_id: int) -> Iterator[SessionItem]:
-    yield from SessionItem.query(
-        SessionItem.partition(user_id),
-        SessionItem.sk.startswith(SessionItem.PREFIX),
-        consistent_read=True,
-        attributes_to_get=["pk", "sk", "id", "kind"],
-    )
+def list_live(user_id: int) -> list[SessionItem]:
+    """The user's live sessions, newest first (one Query)."""
+    return partition(user_id).live()

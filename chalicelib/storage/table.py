@@ -25,7 +25,9 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.constants import NUMBER
+from pynamodb.constants import MAP, NUMBER
+from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -53,6 +55,23 @@ class IntegerAttribute(Attribute[int]):
 
     def deserialize(self, value: str) -> int:
         return int(value)
+
+
+class SessionIdsAttribute(Attribute[frozenset[int]]):
+    """A set of session ids stored as a map ``{"<id>": true}``.
+
+    A map, not a number set: one entry can be added or removed by its path
+    (``sessions.<id>``), conditioned on its existence, and read alone by a
+    projection, which is what the authorizer's one GetItem needs.
+    """
+
+    attr_type = MAP
+
+    def serialize(self, value: frozenset[int]) -> dict[str, Any]:
+        return {session_check.map_key(i): {"BOOL": True} for i in value}
+
+    def deserialize(self, value: dict[str, Any]) -> frozenset[int]:
+        return frozenset(int(key) for key in value)
 
 
 def padded(value: int) -> str:
@@ -135,7 +154,15 @@ class TableItem(Model):
 
 
 class UserItem(TableItem, discriminator="user"):
-    """A user's profile. ``pk = USER#<id>``, ``sk = PROFILE``."""
+    """A user's profile. ``pk = USER#<id>``, ``sk = PROFILE``.
+
+    ``sessions`` is the set of the user's live sessions, the truth that the
+    authorizer and refresh read (``session_check``): login adds its session,
+    ending one removes it, ending all others sets it to the caller's alone.
+    At most ``MAX_SESSIONS`` entries, so that the profile, read whole by the
+    authorizer's GetItem, stays within one read unit (4 KB) even with every
+    field at its longest (``tests/test_session_cap.py`` computes the size).
+    """
 
     id = IntegerAttribute()
     username = UnicodeAttribute()
@@ -146,10 +173,25 @@ class UserItem(TableItem, discriminator="user"):
     password_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    sessions = SessionIdsAttribute(attr_name=session_check.SESSIONS_MAP, default=frozenset)
+
+    MAX_SESSIONS: ClassVar[int] = 100
 
     @staticmethod
     def key(user_id: int) -> tuple[str, str]:
-        return f"USER#{user_id}", "PROFILE"
+        return session_check.profile_key(user_id)
+
+    @staticmethod
+    def session_entry(session_id: int) -> Path:
+        """The path of one session's entry in ``sessions`` (for conditions and updates)."""
+        return UserItem.sessions[session_check.map_key(session_id)]
+
+    @staticmethod
+    def keeping_only(keep: int | None) -> Action:
+        """The update that ends every session of the user but ``keep`` (``None``: every one)."""
+        kept = frozenset() if keep is None else frozenset({keep})
+        # Already serialized: PynamoDB serializes only a dict as a map's new value.
+        return Path(UserItem.sessions).set({MAP: UserItem.sessions.serialize(kept)})
 
 
 class UsernameItem(TableItem, discriminator="username"):
@@ -469,15 +511,16 @@ class CommentRefItem(TableItem, discriminator="comment_ref"):
 class SessionItem(TableItem, discriminator="session"):
     """One login: ``pk = USER#<user>``, ``sk = SESSION#<session id>``.
 
-    In the user's partition, beside the profile, so one Query lists a user's
-    sessions (newest first: ids are time-ordered) and the authorizer checks
-    one with a GetItem by the token's ``sub`` and ``sid`` (the key format is
-    ``session_check``'s, whose lean module the authorizer imports).
-    ``refresh_hash`` is the SHA-256 of the one refresh token that is current;
-    ``rotated_at`` (epoch seconds) when it was issued, which starts the grace
-    period for the token before it. Ending a session deletes the item;
-    ``expires_at`` (TTL, also checked on read) ends it when its refresh token
-    runs out.
+    In the user's partition, just after the profile, so one Query reads the
+    profile and the user's sessions (ids are time-ordered; the key format is
+    ``session_check``'s, whose lean module the authorizer imports). The
+    session is live while the profile's ``sessions`` lists it: an item the
+    profile no longer lists is stale (ended together with others) and is
+    ignored until the stream consumer deletes it. ``refresh_hash`` is the
+    SHA-256 of the one refresh token that is current; ``rotated_at`` (epoch
+    seconds) when it was issued, which starts the grace period for the token
+    before it. ``expires_at`` (TTL, also checked on read) ends it when its
+    refresh token runs out.
     """
 
     id = IntegerAttribute()
@@ -522,7 +565,41 @@ class SessionItem(TableItem, discriminator="session"):
         )
 
     def is_live(self, now: datetime) -> bool:
+        """Not expired; whether it has ended is its profile's to say (``UserItem.sessions``)."""
         return self.expires_at is not None and self.expires_at > now
+
+
+class SessionsEndedItem(TableItem, discriminator="sessions_ended"):
+    """A marker that a user's sessions were ended together: ``USER#<user>`` / ``SESSIONS_ENDED``.
+
+    Ending all of a user's sessions but one (and a password change) sets
+    the profile's ``sessions`` to the one kept, in one write, and leaves the
+    others' items behind. The same transaction puts this marker, whose
+    stream record (the event source mapping's filter passes it) makes the
+    stream consumer delete those items (``session_cleanup``). ``ended_at``
+    differs with every put, so each one makes a record; TTL forgets it.
+    """
+
+    user_id = IntegerAttribute()
+    ended_at = UTCDateTimeAttribute()
+
+    SK: ClassVar[str] = "SESSIONS_ENDED"
+    LIFETIME: ClassVar[timedelta] = timedelta(days=1)
+
+    @classmethod
+    def key(cls, user_id: int) -> tuple[str, str]:
+        return session_check.user_partition(user_id), cls.SK
+
+    @staticmethod
+    def user_id_in(partition: str) -> int | None:
+        """The user id of a user's partition key; ``None`` for any other partition."""
+        prefix, _, number = partition.partition("#")
+        return int(number) if prefix == "USER" and number.isdigit() else None
+
+    @classmethod
+    def new(cls, user_id: int) -> SessionsEndedItem:
+        now = utcnow()
+        return cls(*cls.key(user_id), user_id=user_id, ended_at=now, expires_at=now + cls.LIFETIME)
 
 
 ENTITIES: tuple[type[TableItem], ...] = (
@@ -536,6 +613,7 @@ ENTITIES: tuple[type[TableItem], ...] = (
     CommentItem,
     CommentRefItem,
     SessionItem,
+    SessionsEndedItem,
 )
 
 

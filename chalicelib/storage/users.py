@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib import errors
 from chalicelib.storage.engine import (
@@ -27,7 +27,7 @@ from chalicelib.storage.engine import (
 from chalicelib.storage.table import (
     EmailItem,
     LoginThrottleItem,
-    SessionItem,
+    SessionsEndedItem,
     TableItem,
     UserItem,
     UsernameItem,
@@ -83,6 +83,7 @@ def user_item(
         password_hash=password_hash,
         created_at=created_at,
         updated_at=updated_at,
+        sessions=frozenset(),  # logins add to it: it must exist as a map
         **fields,
     )
 
@@ -196,9 +197,11 @@ class HashUpgrade:
     """A new hash for a password just verified against an outdated one (a migrated bcrypt).
 
     Added to the login's transaction (``sessions.start``), so login stays
-    two calls: it replaces ``old`` on the user and on both claims, each
-    only while it still holds ``old``, and removes the names a migrated
-    user's claims carry (they are there for this write only).
+    two calls: it replaces ``old`` on both claims, each only while it still
+    holds ``old``, and on the profile (whose update the login's transaction
+    makes anyway, adding the session; the three hashes only ever change
+    together, so the claims' condition covers it), and removes the names a
+    migrated user's claims carry (they are there for this write only).
     """
 
     user_id: int
@@ -206,10 +209,10 @@ class HashUpgrade:
     new: str
     names: tuple[str, str]  # username, e-mail
 
-    def add_to(self, tx: Transaction, label: str) -> None:
-        profile = UserItem(*UserItem.key(self.user_id))
-        guard = UserItem.password_hash == self.old
-        tx.update(label, profile, [UserItem.password_hash.set(self.new)], guard)
+    def profile_actions(self) -> list[Action]:
+        return [UserItem.password_hash.set(self.new)]
+
+    def add_claims_to(self, tx: Transaction, label: str) -> None:
         markers: tuple[type[UsernameItem] | type[EmailItem], ...] = (UsernameItem, EmailItem)
         for marker, value in zip(markers, self.names, strict=True):
             actions = [
@@ -280,29 +283,28 @@ def update_profile(user_id: int, changes: dict[str, Any]) -> UserItem:
     return optimistic(attempt)
 
 
-MAX_SESSIONS_ENDED_WITH_THE_PASSWORD = 97  # a transaction holds 100 actions; 3 are the hash's
+class PasswordChangeLost(Exception):
+    """The hash read was replaced first, or the session to keep has ended meanwhile."""
 
 
-def change_password(
-    user: UserItem, password_hash: str, ending: Sequence[SessionItem] = ()
-) -> Sequence[SessionItem]:
-    """Replace the hash on the user and on both markers, if it is still the one read,
-    and end the sessions ``ending``, in one transaction.
+def change_password(user: UserItem, password_hash: str, keep: int | None = None) -> None:
+    """Replace the hash on the user and on both claims, if it is still the one read, and
+    end every session of the user but ``keep`` (``None``: every one), in one transaction.
 
     The caller has read ``user`` and checked the current password against
-    it; the condition makes a concurrent change of password lose cleanly.
-    Past ``MAX_SESSIONS_ENDED_WITH_THE_PASSWORD`` sessions, the rest are
-    returned for the caller to end after the commit.
+    it; the condition makes a concurrent change of password lose cleanly
+    (``PasswordChangeLost``), and so does the end of ``keep`` in between
+    (an ended session does not come back). Ending the sessions is the
+    profile's ``sessions`` set to ``keep`` alone, in the same update as the
+    hash, plus the ``SessionsEndedItem`` marker: four items written, however
+    many sessions the user has (``storage.sessions``).
     """
+    guard = UserItem.password_hash == user.password_hash
+    if keep is not None:
+        guard &= UserItem.session_entry(keep).exists()
     tx = Transaction()
-    for session in ending[:MAX_SESSIONS_ENDED_WITH_THE_PASSWORD]:
-        tx.delete(f"session {session.id}", session)
-    tx.update(
-        "user",
-        user,
-        [UserItem.password_hash.set(password_hash), UserItem.updated_at.set(utcnow())],
-        condition=UserItem.password_hash == user.password_hash,
-    )
+    actions = [UserItem.password_hash.set(password_hash), UserItem.updated_at.set(utcnow())]
+    tx.update("user", user, [*actions, UserItem.keeping_only(keep)], condition=guard)
     for marker, value in ((UsernameItem, user.username), (EmailItem, user.email)):
         tx.update(
             marker.__name__,
@@ -310,11 +312,11 @@ def change_password(
             [marker.password_hash.set(password_hash)],
             condition=marker.user_id == user.id,
         )
+    tx.put("sessions ended", SessionsEndedItem.new(user.id))
     try:
         tx.commit()
     except ConditionFailed as exc:
-        raise errors.Conflict("The password was changed by another request; try again") from exc
-    return ending[MAX_SESSIONS_ENDED_WITH_THE_PASSWORD:]
+        raise PasswordChangeLost() from exc
 
 
 def _claim(

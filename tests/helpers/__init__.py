@@ -8,7 +8,9 @@
   original project's tables, and data in it (the migration's tests);
 * ``movies``: a movie with children, what is left of one, and the
   invariants of comment threads (cleanup, faults and races share them);
-* ``concurrency``: requests sent from threads at once.
+* ``concurrency``: requests sent from threads at once;
+* ``sessions``: logging in and refreshing, session items aged in place, the
+  contract's two 401 answers.
 
 ``tests/conftest.py`` holds only the fixtures.
 """

@@ -1,4 +1,4 @@
-"""Sessions: refresh-token rotation, reuse detection, logout, the session list, ending sessions.
+"""Sessions: login and refresh, single use with reuse detection and its grace, races and faults.
 
 Every rule through the real endpoints; time is moved by ageing the session
 item in the table (its ``rotated_at`` or ``expires_at``), faults are injected
@@ -20,76 +20,22 @@ from moto.core.botocore_stubber import MockRawResponse
 
 from chalicelib import security
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine, session_check
-from chalicelib.storage.table import SessionItem
+from chalicelib.storage import engine, session_check, sessions
 from tests.helpers.api import PASSWORD, Api, User, body
 from tests.helpers.faults import TRANSIENT, error_answer, install
+from tests.helpers.sessions import (
+    INVALID_REFRESH,
+    TOKEN_FIELDS,
+    after_the_grace,
+    age_session,
+    assert_access_refused,
+    assert_invalid_refresh,
+    login,
+    refresh,
+    session_id,
+    session_item,
+)
 from tests.helpers.snapshots import table_items
-from tests.helpers.table import dynamodb_client
-
-INVALID_REFRESH = {"detail": "Invalid refresh token"}
-BAD_CREDENTIALS = {"detail": "Could not validate credentials"}
-TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
-
-
-def login(api: Api, user: User, user_agent: str | None = None) -> dict[str, Any]:
-    headers = {"User-Agent": user_agent} if user_agent else {}
-    response = api.post(
-        "/login", {"username": user.username, "password": PASSWORD}, headers=headers
-    )
-    assert response.status_code == 200, response.body
-    tokens: dict[str, Any] = body(response)
-    return tokens
-
-
-def refresh(api: Api, refresh_token: str) -> Any:
-    return api.post("/token/refresh", {"refresh_token": refresh_token})
-
-
-def session_id(access_token: str) -> int:
-    return int(jwt.decode(access_token, options={"verify_signature": False})["sid"])
-
-
-def session_item(user: User, sid: int) -> dict[str, Any] | None:
-    pk, sk = SessionItem.key(user.id, sid)
-    answer = dynamodb_client().get_item(
-        TableName=get_settings().table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}
-    )
-    item: dict[str, Any] | None = answer.get("Item")
-    return item
-
-
-def age_session(user: User, sid: int, **seconds_ago: int) -> None:
-    """Move the session's ``rotated_at`` / ``expires_at`` (epoch seconds) into the past."""
-    pk, sk = SessionItem.key(user.id, sid)
-    now = int(time.time())
-    names = {f"#{name}": name for name in seconds_ago}
-    values = {f":{name}": {"N": str(now - ago)} for name, ago in seconds_ago.items()}
-    dynamodb_client().update_item(
-        TableName=get_settings().table_name,
-        Key={"pk": {"S": pk}, "sk": {"S": sk}},
-        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in seconds_ago),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
-
-
-def after_the_grace(user: User, sid: int) -> None:
-    age_session(user, sid, rotated_at=get_settings().refresh_grace_seconds + 1)
-
-
-def assert_invalid_refresh(response: Any) -> None:
-    assert response.status_code == 401
-    assert body(response) == INVALID_REFRESH
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-
-
-def assert_access_refused(api: Api, access_token: str) -> None:
-    response = api.get("/users/me", token=access_token)
-    assert response.status_code == 401
-    assert body(response) == BAD_CREDENTIALS
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-
 
 # ---------------------------------------------------------------- login and refresh
 
@@ -180,9 +126,24 @@ def test_a_forged_token_for_a_real_session_is_401_and_leaves_the_session_alone(
 
 def test_an_expired_refresh_token_is_401_before_dynamodb_deletes_it(api: Api, alice: User) -> None:
     tokens = login(api, alice)
-    age_session(alice, session_id(tokens["access_token"]), expires_at=1)
+    sid = session_id(tokens["access_token"])
+    age_session(alice, sid, expires_at=1)
     assert_invalid_refresh(refresh(api, tokens["refresh_token"]))
-    assert_access_refused(api, tokens["access_token"])
+    assert sid not in [s["id"] for s in body(api.get("/users/me/sessions", token=alice.token))]
+
+
+def test_no_access_token_outlives_its_session(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the authorizer need not check a session's expiry: the token's own ``exp`` covers it."""
+    monkeypatch.setenv("REFRESH_TOKEN_TTL_SECONDS", "600")  # shorter than an access token's 900
+    get_settings.cache_clear()
+    tokens = login(api, alice)
+    renewed = body(refresh(api, tokens["refresh_token"]))
+    for answer in (tokens, renewed):
+        claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
+        assert answer["expires_in"] == claims["exp"] - claims["iat"] <= 600
+        assert claims["exp"] <= time.time() + answer["refresh_expires_in"] + 1
 
 
 # ---------------------------------------------------------------- single use, reuse, grace
@@ -308,12 +269,9 @@ def test_a_client_whose_refresh_answer_never_arrived_is_not_stranded(
 def test_a_session_ended_while_it_refreshes_stays_ended(api: Api, alice: User) -> None:
     tokens = login(api, alice)
     sid = session_id(tokens["access_token"])
-    pk, sk = SessionItem.key(alice.id, sid)
 
     def end_it_first(**_: Any) -> None:
-        dynamodb_client().delete_item(
-            TableName=get_settings().table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}
-        )
+        assert sessions.end(alice.id, sid)
 
     events = engine.connection().client.meta.events
     events.register("before-call.dynamodb.UpdateItem", end_it_first)
@@ -349,10 +307,10 @@ def test_a_login_that_races_a_password_change_starts_no_session(api: Api, alice:
 
     assert response.status_code == 401
     assert body(response) == {"detail": "Incorrect username or password"}
-    sessions = [
+    started = [
         key for key in table_items() if key[0] == f"USER#{alice.id}" and "SESSION#" in key[1]
     ]
-    assert len(sessions) == 1  # the fixture's own login only
+    assert len(started) == 1  # the fixture's own login only
 
 
 def test_when_dynamodb_cannot_say_whether_a_session_is_live_the_answer_is_503(
@@ -380,193 +338,3 @@ def test_when_dynamodb_cannot_say_whether_a_session_is_live_the_answer_is_503(
     assert body(response) == {"detail": "Service temporarily unavailable; try again shortly"}
     assert response.headers["Retry-After"]
     assert len(attempts) == 3  # botocore's own retries, then the answer
-
-
-# ---------------------------------------------------------------- logout and the session list
-
-
-def test_logout_ends_the_session_at_once(api: Api, alice: User) -> None:
-    tokens = login(api, alice)
-
-    response = api.post("/logout", token=tokens["access_token"])
-
-    assert response.status_code == 204
-    assert response.body in (b"", "")
-    assert_access_refused(api, tokens["access_token"])
-    assert_invalid_refresh(refresh(api, tokens["refresh_token"]))
-    assert api.get("/users/me", token=alice.token).status_code == 200  # another session
-
-
-def test_an_ended_session_is_401_under_chalice_test_client_itself(
-    plain_api: Api, api: Api, alice: User
-) -> None:
-    tokens = login(api, alice)
-    api.post("/logout", token=tokens["access_token"])
-    response = plain_api.get("/users/me", token=tokens["access_token"])
-    assert response.status_code == 401
-    assert body(response) == BAD_CREDENTIALS
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-
-
-def test_the_session_list_is_newest_first_and_marks_the_current_one(api: Api, alice: User) -> None:
-    phone = login(api, alice, user_agent="Phone/1.0")
-    laptop = login(api, alice, user_agent="Laptop/2.0")
-
-    response = api.get("/users/me/sessions", token=phone["access_token"])
-
-    listed = body(response)
-    assert response.status_code == 200
-    assert [s["id"] for s in listed] == sorted((s["id"] for s in listed), reverse=True)
-    assert len(listed) == 3  # the fixture's login too
-    assert [s["user_agent"] for s in listed[:2]] == ["Laptop/2.0", "Phone/1.0"]
-    assert [s["current"] for s in listed] == [False, True, False]
-    assert listed[1]["id"] == session_id(phone["access_token"])
-    assert listed[0]["id"] == session_id(laptop["access_token"])
-    assert set(listed[0]) == {"id", "created_at", "last_used_at", "user_agent", "current"}
-    assert listed[0]["created_at"].endswith("Z")
-
-
-def test_refreshing_moves_last_used_at(api: Api, alice: User) -> None:
-    tokens = login(api, alice)
-    sid = session_id(tokens["access_token"])
-    before = next(
-        s for s in body(api.get("/users/me/sessions", token=alice.token)) if s["id"] == sid
-    )
-    renewed = body(refresh(api, tokens["refresh_token"]))
-    after = next(
-        s
-        for s in body(api.get("/users/me/sessions", token=renewed["access_token"]))
-        if s["id"] == sid
-    )
-    assert after["last_used_at"] > before["last_used_at"]
-    assert after["created_at"] == before["created_at"]
-
-
-def test_the_list_leaves_out_expired_and_ended_sessions(api: Api, alice: User) -> None:
-    expired, ended = login(api, alice), login(api, alice)
-    age_session(alice, session_id(expired["access_token"]), expires_at=1)
-    api.post("/logout", token=ended["access_token"])
-
-    listed = body(api.get("/users/me/sessions", token=alice.token))
-
-    assert [s["id"] for s in listed] == [session_id(alice.token)]
-
-
-# ---------------------------------------------------------------- ending sessions
-
-
-def test_ending_one_of_my_sessions(api: Api, alice: User) -> None:
-    lost_phone = login(api, alice)
-
-    response = api.delete(
-        f"/users/me/sessions/{session_id(lost_phone['access_token'])}", token=alice.token
-    )
-
-    assert response.status_code == 204
-    assert_access_refused(api, lost_phone["access_token"])
-    assert_invalid_refresh(refresh(api, lost_phone["refresh_token"]))
-    assert api.get("/users/me", token=alice.token).status_code == 200
-
-
-def test_another_users_session_is_not_found_and_keeps_working(
-    api: Api, alice: User, bob: User
-) -> None:
-    response = api.delete(f"/users/me/sessions/{session_id(bob.token)}", token=alice.token)
-    assert response.status_code == 404
-    assert body(response) == {"detail": "Session not found"}
-    assert api.get("/users/me", token=bob.token).status_code == 200
-
-
-def test_ending_an_unknown_or_already_ended_session_is_404(api: Api, alice: User) -> None:
-    other = login(api, alice)
-    path = f"/users/me/sessions/{session_id(other['access_token'])}"
-    assert api.delete(path, token=alice.token).status_code == 204
-    again = api.delete(path, token=alice.token)
-    assert again.status_code == 404
-    assert body(again) == {"detail": "Session not found"}
-    unknown = api.delete("/users/me/sessions/12345", token=alice.token)
-    assert (unknown.status_code, body(unknown)) == (404, {"detail": "Session not found"})
-
-
-def test_a_bad_session_id_is_422(api: Api, alice: User) -> None:
-    response = api.delete("/users/me/sessions/abc", token=alice.token)
-    assert response.status_code == 422
-    assert body(response)["detail"][0]["loc"] == ["path", "session_id"]
-
-
-def test_ending_all_my_other_sessions_keeps_the_current_one(
-    api: Api, alice: User, bob: User
-) -> None:
-    others = [login(api, alice) for _ in range(3)]
-
-    response = api.delete("/users/me/sessions", token=alice.token)
-
-    assert response.status_code == 204
-    for tokens in others:
-        assert_access_refused(api, tokens["access_token"])
-        assert_invalid_refresh(refresh(api, tokens["refresh_token"]))
-    assert [s["id"] for s in body(api.get("/users/me/sessions", token=alice.token))] == [
-        session_id(alice.token)
-    ]
-    assert api.get("/users/me", token=bob.token).status_code == 200
-
-
-def test_ending_more_sessions_than_one_batch_holds(api: Api, alice: User) -> None:
-    for _ in range(30):
-        login(api, alice)
-
-    assert api.delete("/users/me/sessions", token=alice.token).status_code == 204
-
-    assert [s["id"] for s in body(api.get("/users/me/sessions", token=alice.token))] == [
-        session_id(alice.token)
-    ]
-
-
-def test_a_password_change_ends_every_other_session_but_not_the_callers(
-    api: Api, alice: User
-) -> None:
-    other = login(api, alice)
-    change = {"current_password": PASSWORD, "new_password": "a brand new secret"}
-
-    response = api.put("/users/me/password", change, token=alice.token)
-
-    assert response.status_code == 200
-    assert_access_refused(api, other["access_token"])
-    assert_invalid_refresh(refresh(api, other["refresh_token"]))
-    assert body(api.get("/users/me", token=alice.token))["id"] == alice.id
-
-
-def test_a_refused_password_change_ends_nothing(api: Api, alice: User) -> None:
-    other = login(api, alice)
-    change = {"current_password": "not the password", "new_password": "a brand new secret"}
-    response = api.put("/users/me/password", change, token=alice.token)
-    assert response.status_code == 400
-    assert body(response) == {"detail": "Current password is incorrect"}
-    assert api.get("/users/me", token=other["access_token"]).status_code == 200
-
-
-# ---------------------------------------------------------------- the API docs
-
-
-def test_the_openapi_document_describes_the_session_operations(api: Api) -> None:
-    document = body(api.get("/openapi.json"))
-    paths = document["paths"]
-    refresh_operation = paths["/token/refresh"]["post"]
-    assert set(refresh_operation["requestBody"]["content"]) == {
-        "application/json",
-        "application/x-www-form-urlencoded",
-    }
-    assert "security" not in refresh_operation
-    assert "401" in refresh_operation["responses"]
-    for path, method, success in [
-        ("/logout", "post", "204"),
-        ("/users/me/sessions", "get", "200"),
-        ("/users/me/sessions", "delete", "204"),
-        ("/users/me/sessions/{session_id}", "delete", "204"),
-    ]:
-        operation = paths[path][method]
-        assert operation["security"] == [{"OAuth2PasswordBearer": []}], path
-        assert {success, "401"} <= set(operation["responses"]), path
-    assert "404" in paths["/users/me/sessions/{session_id}"]["delete"]["responses"]
-    flow = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]
-    assert (flow["tokenUrl"], flow["refreshUrl"]) == ("/login", "/token/refresh")
