@@ -49,7 +49,7 @@ bench-scale: install
 budgets: install
 	$(BIN)/python -m bench.budgets --write README.md
 
-.PHONY: fuzz test-browser client migrate-seed
+.PHONY: fuzz test-browser client migrate-seed backfill
 
 # Copy the original FastAPI + PostgreSQL deployment's database into the table `make run` uses
 # (AWS_ENDPOINT_URL_DYNAMODB, TABLE_NAME, AWS_REGION; created if missing), ids and passwords
@@ -57,6 +57,11 @@ budgets: install
 # See docs/MIGRATION.md.
 migrate-seed: install
 	$(BIN)/python -m devtools.migrate
+
+# Bring the items of the table make run uses (AWS_ENDPOINT_URL_DYNAMODB, TABLE_NAME,
+# AWS_REGION) up to this version, once after deploying it; a rerun changes nothing.
+backfill: install
+	$(BIN)/python -m devtools.backfill
 
 # A Python client (openapi-python-client) in dist/client, from URL's /openapi.json, or from
 # make run's server started for the purpose when URL is unset.

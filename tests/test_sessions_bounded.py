@@ -1,19 +1,17 @@
-"""Sessions at scale: ending any number is a constant number of writes, and a user's are capped.
+"""Sessions at scale: ending any number of them is a constant number of writes.
 
 The profile's map of live sessions is the truth (``storage.sessions``):
 ending all but one rewrites it, whatever the number of sessions, and the
 other sessions' tokens fail at once. Their items, left stale, are deleted
-by the stream consumer (``storage.session_cleanup``). A user has at most
-``UserItem.MAX_SESSIONS`` live sessions, chosen so that the profile, which
-the authorizer reads whole, stays within one read unit; a login at the cap
-evicts. Calls and items are counted from botocore's hooks; nothing is timed.
+by the stream consumer (``storage.session_cleanup``). (The cap on a user's
+live sessions is in ``test_session_cap.py``.) Calls and items are counted
+from botocore's hooks; nothing is timed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,17 +19,17 @@ import pytest
 from chalicelib import auth
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine, session_check, sessions
-from chalicelib.storage.table import SessionItem, UserItem
+from chalicelib.storage.table import UserItem
 from devtools.stream_runner import StreamRunner
 from tests.helpers.api import PASSWORD, Api, CallCounter, User, body
 from tests.helpers.faults import TRANSIENT, install
 from tests.helpers.sessions import (
     BAD_CREDENTIALS,
-    age_session,
     assert_access_refused,
     assert_invalid_refresh,
     listed,
     login,
+    logins,
     refresh,
     session_id,
     session_items,
@@ -72,22 +70,6 @@ def writes() -> Iterator[Writes]:
     events.register("provide-client-params.dynamodb", recorder)
     yield recorder
     events.unregister("provide-client-params.dynamodb", recorder)
-
-
-@pytest.fixture
-def small_cap(monkeypatch: pytest.MonkeyPatch) -> int:
-    """A cap of 4 live sessions, so that reaching it takes a few logins, not a hundred."""
-    monkeypatch.setattr(UserItem, "MAX_SESSIONS", 4)
-    return 4
-
-
-def logins(api: Api, user: User, count: int) -> list[dict[str, Any]]:
-    return [login(api, user) for _ in range(count)]
-
-
-def profile_sessions(user: User) -> set[int]:
-    profile = UserItem.get(*UserItem.key(user.id), consistent_read=True)
-    return set(profile.sessions)
 
 
 # ---------------------------------------------------------------- a constant number of writes
@@ -293,124 +275,6 @@ def test_a_session_that_starts_while_the_cleanup_reads_is_kept(
     assert seen
     assert session_items(alice) == sorted([session_id(alice.token), int(hidden)])
     assert refresh(api, newcomer["refresh_token"]).status_code == 200
-
-
-# ---------------------------------------------------------------- the cap, and eviction
-
-
-def dynamodb_size(value: dict[str, Any]) -> int:
-    """The bytes DynamoDB counts for one attribute value (its item-size rules)."""
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "N":
-        digits = inner.lstrip("-").replace(".", "").strip("0") or "0"
-        return (len(digits) + 1) // 2 + 1
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + dynamodb_size(v) + 1 for k, v in inner.items())
-    raise AssertionError(kind)
-
-
-def test_a_full_profile_at_its_longest_fits_one_read_unit() -> None:
-    """The authorizer reads the whole profile: with the map full it must stay within 4 KB."""
-    longest_id = 2**53 - 1
-    now = datetime.now(UTC)
-    profile = UserItem(
-        *UserItem.key(longest_id),
-        id=longest_id,
-        username="u" * 50,
-        email="é" * 243 + "@example.com",  # 254 characters, two bytes each where it can
-        first_name="\U0001d504" * 50,  # four bytes a character
-        last_name="\U0001d504" * 50,
-        phone_number="+" + "9" * 15,
-        password_hash="$argon2id$v=19$m=19456,t=2,p=1$" + "s" * 22 + "$" + "h" * 43,
-        created_at=now,
-        updated_at=now,
-        sessions=frozenset(longest_id - n for n in range(UserItem.MAX_SESSIONS)),
-    )
-    item = profile.serialize()
-
-    size = sum(len(name.encode()) + dynamodb_size(value) for name, value in item.items())
-
-    assert len(item["sessions"]["M"]) == UserItem.MAX_SESSIONS
-    assert size <= 4096, size
-
-
-def test_the_list_shows_every_live_session_and_so_always_the_callers(
-    api: Api, alice: User, small_cap: int
-) -> None:
-    tokens = logins(api, alice, small_cap - 1)
-    shown = listed(api, tokens[0]["access_token"])
-    assert len(shown) == small_cap
-    assert session_id(tokens[0]["access_token"]) in shown
-
-
-def test_a_login_at_the_cap_ends_the_least_recently_used_session(
-    api: Api, alice: User, small_cap: int, dynamodb_calls: CallCounter
-) -> None:
-    first = login(api, alice)
-    logins(api, alice, small_cap - 2)
-    least_recent = session_id(first["access_token"])
-    bump_last_used(alice, least_recent, seconds_ago=3600)  # older than alice.token's own
-    dynamodb_calls.reset()
-
-    newest = login(api, alice)
-
-    assert dict(dynamodb_calls.calls) == {"BatchGetItem": 1, "TransactWriteItems": 2, "Query": 1}
-    assert least_recent not in profile_sessions(alice)
-    assert len(profile_sessions(alice)) == small_cap
-    assert_access_refused(api, first["access_token"])
-    assert_invalid_refresh(refresh(api, first["refresh_token"]))
-    assert least_recent not in session_items(alice)
-    assert session_id(newest["access_token"]) in listed(api, alice.token)
-
-
-def test_a_login_at_the_cap_ends_the_expired_sessions_first(
-    api: Api, alice: User, small_cap: int
-) -> None:
-    tokens = logins(api, alice, small_cap - 1)
-    expired = [session_id(t["access_token"]) for t in tokens[1:]]
-    for sid in expired:
-        age_session(alice, sid, expires_at=1)
-
-    login(api, alice)
-
-    left = profile_sessions(alice)
-    assert left.isdisjoint(expired)
-    assert {session_id(alice.token), session_id(tokens[0]["access_token"])} <= left
-    assert len(left) == small_cap - len(expired) + 1
-    assert listed(api, alice.token)[-1] == session_id(alice.token)
-
-
-def test_logins_racing_at_the_cap_never_pass_it(api: Api, alice: User, small_cap: int) -> None:
-    """Two logins at the cap that choose the same victim: one evicts it, the other another."""
-    logins(api, alice, small_cap - 1)
-    raced: list[bool] = []
-
-    def another_login_first(model: Any, params: dict[str, Any], **_: Any) -> None:
-        evicts = any("Delete" in action for action in params.get("TransactItems", []))
-        if model.name == "TransactWriteItems" and evicts and not raced:
-            raced.append(True)
-            login(api, alice)
-
-    events = engine.connection().client.meta.events
-    events.register("provide-client-params.dynamodb", another_login_first)
-    try:
-        login(api, alice)
-    finally:
-        events.unregister("provide-client-params.dynamodb", another_login_first)
-
-    assert raced
-    assert len(profile_sessions(alice)) == small_cap
-
-
-def bump_last_used(user: User, sid: int, *, seconds_ago: int) -> None:
-    """Set the session's ``last_used_at`` this long ago."""
-    session = SessionItem.get(*SessionItem.key(user.id, sid), consistent_read=True)
-    moved = datetime.fromtimestamp(datetime.now(UTC).timestamp() - seconds_ago, UTC)
-    session.update([SessionItem.last_used_at.set(moved)])
 
 
 # ---------------------------------------------------------------- the authorizer's one read

@@ -175,6 +175,28 @@ def _room_for_one(evicting: Sequence[int]) -> Condition:
     return room
 
 
+def start_listing(user_id: int) -> bool:
+    """Give a profile written before sessions were listed on it an empty ``sessions`` map.
+
+    A login adds its entry by its path in the map, which DynamoDB refuses
+    while the map does not exist, so such a profile cannot log in until
+    this has run (``make backfill``). One UpdateItem; ``if_not_exists``
+    leaves a map that exists alone, so running it twice is harmless.
+    ``False``: the profile is gone.
+    """
+    profile = UserItem(*UserItem.key(user_id))
+    try:
+        profile.update(
+            [UserItem.listing_sessions()],
+            condition=UserItem.pk.exists(),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
 def eviction(user_id: int) -> list[int] | None:
     """The sessions a login at the cap ends to make room: one consistent Query.
 

@@ -187,6 +187,15 @@ class UserItem(TableItem, discriminator="user"):
         return UserItem.sessions[session_check.map_key(session_id)]
 
     @staticmethod
+    def listing_sessions() -> Action:
+        """The update that gives a profile without a ``sessions`` map an empty one.
+
+        ``if_not_exists``: a map that exists is left as it is.
+        """
+        path = Path(UserItem.sessions)
+        return path.set(path | {MAP: {}})
+
+    @staticmethod
     def keeping_only(keep: int | None) -> Action:
         """The update that ends every session of the user but ``keep`` (``None``: every one)."""
         kept = frozenset() if keep is None else frozenset({keep})

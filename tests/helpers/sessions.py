@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 
 from chalicelib.settings import get_settings
-from chalicelib.storage.table import SessionItem
+from chalicelib.storage.table import SessionItem, UserItem
 from tests.helpers.api import PASSWORD, Api, User, body
 from tests.helpers.snapshots import table_items
 from tests.helpers.table import dynamodb_client
@@ -97,3 +97,12 @@ def listed(api: Api, token: str) -> list[int]:
     response = api.get("/users/me/sessions", token=token)
     assert response.status_code == 200, response.body
     return [session["id"] for session in body(response)]
+
+
+def logins(api: Api, user: User, count: int) -> list[dict[str, Any]]:
+    return [login(api, user) for _ in range(count)]
+
+
+def profile_sessions(user: User) -> set[int]:
+    profile = UserItem.get(*UserItem.key(user.id), consistent_read=True)
+    return set(profile.sessions)
