@@ -139,8 +139,14 @@ TABLE_STREAM = Function(
     name="table_stream",
     resource="TableStream",
     table_actions={
-        "dynamodb:BatchWriteItem": "engine.batch_delete (changes.delete_movie_children)",
-        "dynamodb:Query": "Model.query (changes.delete_movie_children, ratings.counters)",
+        "dynamodb:BatchWriteItem": "engine.batch_delete (changes.clean_up)",
+        "dynamodb:DeleteItem": (
+            "Model.delete and Delete in a transaction (changes.clean_up: the cleanup marker)"
+        ),
+        "dynamodb:PutItem": (
+            "Model.save and Put in a transaction (changes.clean_up: the next step's marker)"
+        ),
+        "dynamodb:Query": "Model.query (changes.clean_up, ratings.counters)",
         "dynamodb:UpdateItem": "Model.update (changes.recount)",
     },
     reads_stream=True,

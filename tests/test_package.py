@@ -179,7 +179,7 @@ def test_the_table_has_no_local_secondary_index(stage: package.Stage) -> None:
     assert "LocalSecondaryIndexes" not in table(stage)["Properties"]
 
 
-def test_the_stream_handler_gets_counter_changes_and_movie_removals_in_batches(
+def test_the_stream_handler_gets_counter_changes_movie_removals_and_cleanup_steps_in_batches(
     stage: package.Stage,
 ) -> None:
     events = resources(stage)[package.TABLE_STREAM.resource]["Properties"]["Events"]
@@ -189,6 +189,7 @@ def test_the_stream_handler_gets_counter_changes_and_movie_removals_in_batches(
     assert patterns == [
         {"eventName": ["MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RATING#C#"}]}}}},
         {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["MOVIE"]}}}},
+        {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "CLEANUP#"}]}}}},
     ]
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert (source["BatchSize"], source["MaximumBatchingWindowInSeconds"]) == (10_000, 20)

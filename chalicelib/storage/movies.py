@@ -126,9 +126,9 @@ def delete_movie(movie_id: int, user_id: int) -> None:
 
     Removing the shards with the movie is what makes a rating that lands
     after the delete impossible (its transaction needs its shard). The
-    comments and ratings go afterwards, through the table's stream
-    (``changes.delete_movie_children``), so the request's cost does not
-    depend on how many there are.
+    comments and ratings go afterwards, through the table's stream, a
+    bounded step per invocation (``changes.clean_up``), so the request's
+    cost does not depend on how many there are.
     """
     tx = Transaction()
     tx.delete(MOVIE, MovieItem(*MovieItem.key(movie_id)), condition=_owned_by(user_id))
