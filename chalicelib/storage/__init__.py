@@ -59,11 +59,11 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   deletes it.
 
 A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``CLEANUP#...``
-(once the movie is deleted), ``MOVIE`` (the movie), ``MOVIE#C#...`` (its comments, depth-first, oldest first),
-``RATING#C#nn`` (its counter shards), ``RATING#U#...`` (its ratings, by
-user). A Query that begins at ``MOVIE`` reads the movie and its threads; one
-that begins at a shard reads counters and then ratings. The movie detail
-sends one of each at once.
+(once the movie is deleted), ``MOVIE`` (the movie), ``MOVIE#C#...`` (its
+comments, depth-first, oldest first), ``RATING#C#nn`` (its counter shards),
+``RATING#U#...`` (its ratings, by user). A Query that begins at ``MOVIE``
+reads the movie and its threads; one that begins at a shard reads counters
+and then ratings. The movie detail sends one of each at once.
 
 Nothing a rating change writes is shared with another movie: it writes its
 rating and one of 32 shards, both in the movie's own collection (which
