@@ -57,6 +57,7 @@ from bench.streams import StreamMapping, StreamTap, deliver, stream_mapping
 from chalicelib import security
 from chalicelib.storage import session_check, sessions
 from chalicelib.storage.table import SessionItem, UserItem
+from devtools.package import CACHE_TTL_SECONDS
 
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 RATIO_LIMIT = 1.5
@@ -92,6 +93,23 @@ class Workload:
     )
     app_wide_reads: frozenset[str] = frozenset({"movies page"})
     """Reads of lists every movie shares; the others read one movie (Zipf over ``movies``)."""
+    cached_reads: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "movies page": "/movies",
+            "comments page": "/movies/{movie_id}/comments",
+            "ratings page": "/movies/{movie_id}/ratings",
+        }
+    )
+    """Reads served by API Gateway's stage cache (the deploy template's), by route."""
+    cache_ttl_seconds: float = CACHE_TTL_SECONDS
+    cache_keys_per_list: int = 100
+    """Distinct cached answers of one list in use at once (limits, offsets, cursors)."""
+
+    def cache_misses(self, kind: str, rate: float) -> float:
+        """Reads a second that reach DynamoDB: behind the cache, one per TTL per cache key."""
+        if kind not in self.cached_reads:
+            return rate
+        return min(rate, self.cache_keys_per_list / self.cache_ttl_seconds)
 
     @property
     def top_movie_read_share(self) -> float:
@@ -115,6 +133,12 @@ class Workload:
             f"- Reads: {self.reads:,.0f}/s ({reads}); `GET /movies` pages are shared by "
             f"all movies, the rest read one movie, Zipf over {self.movies:,} movies: the "
             f"hottest gets {self.top_movie_read_share:.2%} of them.",
+            f"- Behind API Gateway's stage cache ({self.cache_ttl_seconds:g} s TTL): "
+            + ", ".join(self.cached_reads)
+            + f"; each list is taken to have {self.cache_keys_per_list} cached answers in use "
+            f"at once, so at most {self.cache_keys_per_list / self.cache_ttl_seconds:g} of "
+            "its reads a second reach DynamoDB. Not cached: the detail and the average "
+            "(exact at once), and an owner's list (it names the caller).",
         ]
 
 
@@ -333,6 +357,7 @@ def read_parts(samples: Sequence[Sample], workload: Workload, *, app_wide: bool)
         if shared != app_wide:
             continue
         rate = workload.reads * share * (1 if shared else workload.top_movie_read_share)
+        rate = workload.cache_misses(kind, rate)
         parts.append(Part([sample for sample in samples if sample.kind == kind], rate))
     return parts
 

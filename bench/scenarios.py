@@ -44,6 +44,7 @@ UPDATE: Calls = {"UpdateItem": 1}
 TRANSACT: Calls = {"TransactWriteItems": 1}
 GET_THEN_TRANSACT: Calls = {"GetItem": 1, "TransactWriteItems": 1}
 GET_THEN_UPDATE: Calls = {"GetItem": 1, "UpdateItem": 1}
+QUERY_AND_GET: Calls = {"Query": 1, "GetItem": 1}
 TWO_GETS: Calls = {"GetItem": 2}
 BATCH_GET_THEN_TRANSACT: Calls = {"BatchGetItem": 1, "TransactWriteItems": 1}
 BATCH_GET_THEN_UPDATE: Calls = {"BatchGetItem": 1, "UpdateItem": 1}
@@ -406,6 +407,23 @@ def _list_one_rating(world: World) -> Call:
     return Call("GET", f"/movies/{world.reading_movie}/ratings?limit=1")
 
 
+def _next_page(world: World, path: str) -> Call:
+    """The page after the first of ``path`` (one item a page), by its cursor."""
+    first = world.client.http.request("GET", f"{path}?limit=1")
+    cursor = first.headers.get("X-Next-Cursor")
+    if first.status_code != 200 or not cursor:
+        raise SetupFailed(f"GET {path}?limit=1: {first.status_code}, no next page")
+    return Call("GET", f"{path}?limit=1&cursor={cursor}")
+
+
+def _list_ratings_next_page(world: World) -> Call:
+    return _next_page(world, f"/movies/{world.reading_movie}/ratings")
+
+
+def _list_threads_next_page(world: World) -> Call:
+    return _next_page(world, f"/movies/{world.reading_movie}/comments")
+
+
 def _unrate_unrated(world: World) -> Call:
     user = world.new_user("never-rated")
     return Call("DELETE", f"/movies/{world.writing_movie}/ratings", token=user.token)
@@ -516,6 +534,14 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("GET", "/movies/{movie_id}/ratings", QUERY, _list_ratings),
     Scenario("GET", "/movies/{movie_id}/ratings", QUERY, _list_one_rating, variant="limit 1"),
     Scenario(
+        "GET",
+        "/movies/{movie_id}/ratings",
+        QUERY_AND_GET,
+        _list_ratings_next_page,
+        variant="next page",
+        sent_at_once=True,
+    ),
+    Scenario(
         "DELETE", "/movies/{movie_id}/ratings", GET_THEN_TRANSACT, _unrate, status=204, writes=True
     ),
     Scenario(
@@ -529,6 +555,14 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("GET", "/movies/{movie_id}/ratings/average", QUERY, _average),
     Scenario("POST", "/movies/{movie_id}/comments", TRANSACT, _add_comment, writes=True),
     Scenario("GET", "/movies/{movie_id}/comments", QUERY, _list_threads),
+    Scenario(
+        "GET",
+        "/movies/{movie_id}/comments",
+        QUERY_AND_GET,
+        _list_threads_next_page,
+        variant="next page",
+        sent_at_once=True,
+    ),
     Scenario("POST", "/comments/{parent_id}/replies", GET_THEN_TRANSACT, _reply, writes=True),
     Scenario(
         "POST",

@@ -21,8 +21,9 @@ from bench.model import (
     whose,
     zipf_shares,
 )
-from bench.scale import over_budget, ratio
+from bench.scale import Workload, over_budget, ratio, read_parts
 from bench.streams import StreamMapping, matches
+from devtools import package
 
 MOVIE_ID, USER_ID = 123456789012345, 100000000000007
 
@@ -139,3 +140,23 @@ def test_a_request_over_1_5x_its_baseline_is_flagged_unless_its_reason_is_docume
     assert ratio(baseline["c"], now["c"]) == math.inf
     assert over_budget(now, baseline, {}) == ["a", "c"]
     assert over_budget(now, baseline, {"a": "the counter shards are written too"}) == ["c"]
+
+
+def test_the_model_caches_the_reads_the_deploy_template_caches_with_its_ttl() -> None:
+    workload = Workload()
+    assert sorted(workload.cached_reads.values()) == sorted(p for p, _ in package.CACHED_ROUTES)
+    assert workload.cache_ttl_seconds == package.CACHE_TTL_SECONDS
+    assert not {"detail", "average", "my movies page"} & set(workload.cached_reads)
+
+
+def test_behind_the_cache_a_list_reaches_dynamodb_once_per_ttl_per_cached_answer() -> None:
+    workload = Workload(cache_ttl_seconds=10, cache_keys_per_list=100)
+    assert workload.cache_misses("movies page", 45_000) == 10
+    assert workload.cache_misses("movies page", 3) == 3  # fewer readers than answers
+    assert workload.cache_misses("detail", 6_000) == 6_000  # not cached: every read
+
+
+def test_the_shared_list_s_reads_are_scaled_by_its_cache_misses() -> None:
+    sample = Sample("movies page", {"movie": MOVIE_ID}, (Charge(INDEX_KEY, "MOVIES#0", 0, 1),))
+    [part] = read_parts([sample], Workload(), app_wide=True)
+    assert part.rate == Workload().cache_keys_per_list / Workload().cache_ttl_seconds

@@ -523,7 +523,8 @@ def page_through(
     """Every page of threads, following ``Link`` headers; checks each page's headers.
 
     With ``counter``, also each page's cost: at most ``max_calls`` Queries,
-    reading at most twice the comments it shows plus two.
+    reading at most twice the comments it shows plus two, and on a page
+    after a cursor the one GetItem of the movie (is it still there?).
     """
     pages: list[list[dict[str, Any]]] = []
     path: str | None = f"/movies/{movie_id}/comments?limit={limit}"
@@ -533,7 +534,8 @@ def page_through(
         response = api.get(path)
         assert response.status_code == 200, response.body
         if counter is not None:
-            assert counter.total <= max_calls, (len(pages), counter.calls)
+            assert counter.calls["Query"] <= max_calls, (len(pages), counter.calls)
+            assert counter.total == counter.calls["Query"] + (1 if pages else 0), counter.calls
             assert counter.items_read <= 2 * shown(body(response)) + 2, len(pages)
         pages.append(body(response))
         cursor = response.headers.get("X-Next-Cursor")
@@ -592,6 +594,23 @@ def test_a_page_of_flat_threads_reads_at_most_twice_what_it_shows_plus_two(
         comment_on(api, bob, movie_id, f"Thread {n}")
     pages = page_through(api, movie_id, 10, dynamodb_calls)
     assert [len(page) for page in pages] == [10, 10, 5]
+
+
+def test_a_page_after_a_cursor_of_a_movie_deleted_since_is_404(
+    api: Api, alice: User, bob: User, dynamodb_calls: CallCounter
+) -> None:
+    movie_id = new_movie(api, alice)
+    for n in range(3):
+        comment_on(api, bob, movie_id, f"Thread {n}")
+    cursor = api.get(f"/movies/{movie_id}/comments?limit=1").headers["X-Next-Cursor"]
+    assert api.delete(f"/movies/{movie_id}", token=alice.token).status_code == 204
+
+    dynamodb_calls.reset()
+    response = api.get(f"/movies/{movie_id}/comments?limit=1&cursor={cursor}")
+
+    assert response.status_code == 404  # the comments are still there: the stream has not run
+    assert body(response) == {"detail": "Movie not found"}
+    assert dynamodb_calls.calls == {"Query": 1, "GetItem": 1}  # sent at once
 
 
 def test_tampered_or_foreign_cursors_are_400(api: Api, alice: User) -> None:

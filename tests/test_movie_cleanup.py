@@ -1,17 +1,35 @@
-"""Deleting a movie removes its comments and ratings, via the table's stream."""
+"""Deleting a movie removes its comments and ratings, via the table's stream.
+
+The cleanup is bounded per invocation: a step deletes at most
+``CLEANUP_ITEMS_PER_STEP`` items of the collection (and their comments'
+refs) and hands the rest on through a marker item's stream record.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from chalicelib.storage.changes import CLEANUP_ITEMS_PER_STEP
+from chalicelib.storage.engine import BATCH_WRITE_ITEMS
 from chalicelib.storage.table import (
     CommentRefItem,
+    MovieCleanupItem,
     MovieItem,
     TableItem,
 )
 from devtools.stream_runner import StreamRunner
 from tests.helpers.api import Api, CallCounter, User, body
+from tests.helpers.faults import TRANSIENT, install
 from tests.helpers.movies import add_children, remaining
+
+# Bigger than two steps: comments (with refs) first in the collection, then ratings.
+BIG = range(1, CLEANUP_ITEMS_PER_STEP + CLEANUP_ITEMS_PER_STEP // 10 + 1)
+STEP_DELETES = 2 * CLEANUP_ITEMS_PER_STEP  # a step's items and, for comments, their refs
 
 
 def test_deleting_a_movie_leaves_no_orphans_once_the_stream_runs(
@@ -64,3 +82,146 @@ def test_a_redelivered_removal_finds_nothing_more_to_delete(
     [batch] = stream.delivered
     assert stream.redeliver(batch) == {"batchItemFailures": []}
     assert remaining(movie["id"]) == []
+
+
+def refs_left(ids: range) -> list[tuple[str, str]]:
+    return [ref for n in ids if TableItem.count((ref := CommentRefItem.key(n))[0])]
+
+
+def markers(movie_id: int) -> list[str]:
+    found = TableItem.query(
+        MovieItem.partition(movie_id), TableItem.sk.startswith(MovieCleanupItem.PREFIX)
+    )
+    return [item.sk for item in found]
+
+
+def counted_invocations(
+    stream: StreamRunner, api: Api, calls: CallCounter
+) -> list[tuple[Counter[str], int]]:
+    """Make ``stream`` count each invocation's DynamoDB calls and items read, apart."""
+    seen: list[tuple[Counter[str], int]] = []
+
+    def handler(event: dict[str, Any]) -> Any:
+        calls.reset()
+        answer = api.client.lambda_.invoke("table_stream", event).payload
+        seen.append((Counter(calls.calls), calls.items_read))
+        return answer
+
+    stream.handler = handler
+    return seen
+
+
+def deleted_movie_with(api: Api, owner: User, ids: range) -> int:
+    movie_id = int(body(api.post("/movies", {"title": "Epic"}, token=owner.token))["id"])
+    add_children(movie_id, ids)
+    assert api.delete(f"/movies/{movie_id}", token=owner.token).status_code == 204
+    return movie_id
+
+
+def test_a_big_movie_is_cleaned_up_over_several_invocations_each_bounded(
+    api: Api, alice: User, dynamodb_calls: CallCounter, stream: StreamRunner
+) -> None:
+    movie_id = deleted_movie_with(api, alice, BIG)
+    invocations = counted_invocations(stream, api, dynamodb_calls)
+
+    stream.drain()
+
+    assert remaining(movie_id) == []
+    assert refs_left(BIG) == []
+    # 2 x 550 items in the collection, 500 a step: 500 (the comments), 500, 100.
+    assert len(invocations) == 3
+    for calls, items_read in invocations:
+        assert calls["Query"] == 1
+        assert items_read <= CLEANUP_ITEMS_PER_STEP + 1  # the step's items and the marker
+        assert calls["BatchWriteItem"] <= STEP_DELETES // BATCH_WRITE_ITEMS
+        moves = calls["PutItem"] + calls["TransactWriteItems"] + calls["DeleteItem"]
+        assert moves == 1  # the marker: put, moved on, removed
+        assert sum(calls.values()) == 2 + calls["BatchWriteItem"]
+    # Comments go first (with their refs), so the first step deletes twice its items.
+    assert [calls["BatchWriteItem"] for calls, _ in invocations] == [40, 22, 4]
+    first, second, last = (calls for calls, _ in invocations)
+    assert (first["PutItem"], second["TransactWriteItems"], last["DeleteItem"]) == (1, 1, 1)
+    steps = [[r["dynamodb"]["Keys"]["sk"]["S"] for r in batch] for batch in stream.delivered]
+    assert steps == [[MovieItem.SK], ["CLEANUP#0000000001"], ["CLEANUP#0000000002"]]
+
+
+def test_redelivering_any_record_of_a_cleanup_is_harmless(
+    api: Api, alice: User, dynamodb_calls: CallCounter, stream: StreamRunner
+) -> None:
+    movie_id = deleted_movie_with(api, alice, BIG)
+    invocations = counted_invocations(stream, api, dynamodb_calls)
+    next_batch(stream)
+    removal = stream.delivered[-1]
+    assert markers(movie_id) == ["CLEANUP#0000000001"]
+    left = len(remaining(movie_id))
+
+    # The movie's removal again, mid-way: its step is done; nothing deleted, nothing written.
+    assert stream.redeliver(removal) == {"batchItemFailures": []}
+    assert invocations[-1][0] == Counter({"Query": 1})  # it found the marker and stopped
+    assert len(remaining(movie_id)) == left
+
+    next_batch(stream)  # step 1
+    first_step = stream.delivered[-1]
+    for batch in (first_step, removal, first_step):  # duplicates, out of order
+        stream.redeliver(batch)
+        assert set(invocations[-1][0]) == {"Query"}
+    assert markers(movie_id) == ["CLEANUP#0000000002"]
+
+    stream.drain()
+    assert remaining(movie_id) == []
+    assert refs_left(BIG) == []
+    for batch in list(reversed(stream.delivered)):  # every record again, once it is all done
+        assert stream.redeliver(batch) == {"batchItemFailures": []}
+        assert invocations[-1][0] == Counter({"Query": 1})
+    assert remaining(movie_id) == []  # no marker came back
+
+
+def next_batch(stream: StreamRunner) -> None:
+    """Deliver the stream's next batch (of its one shard)."""
+    stream.poll()
+    [shard] = [shard for shard, waiting in stream.pending.items() if waiting]
+    stream.deliver(shard)
+
+
+def test_a_step_that_fails_half_way_is_retried_and_the_cleanup_completes(
+    api: Api, alice: User, stream: StreamRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    movie_id = deleted_movie_with(api, alice, BIG)
+    faults = install(monkeypatch)
+    # Step 1's deletes land, then moving the marker on fails every botocore attempt.
+    faults.fail("TransactWriteItems", TRANSIENT["internal-error"], times=4)
+
+    stream.drain()
+
+    # Lambda retried step 1, which then found only the last 100 items: it removed the marker.
+    assert faults.attempts["TransactWriteItems"] == 4
+    assert faults.attempts["DeleteItem"] == 1
+    removal, failed, retried = stream.delivered
+    assert [r["eventName"] for r in removal] == ["REMOVE"]
+    assert failed == retried
+    assert [r["dynamodb"]["Keys"]["sk"]["S"] for r in retried] == ["CLEANUP#0000000001"]
+    assert stream.given_up == []
+    assert remaining(movie_id) == []
+    assert refs_left(BIG) == []
+
+
+def test_under_the_local_runner_in_the_background_a_big_cleanup_completes(
+    api: Api, alice: User, stream: StreamRunner
+) -> None:
+    """What ``make run`` does: the runner polls in its own thread, with the local window."""
+    movie_id = deleted_movie_with(api, alice, BIG)
+    thread, stop = stream.start()
+    try:
+        wait_for(lambda: not remaining(movie_id), seconds=60)
+    finally:
+        stop.set()
+        thread.join()
+    assert refs_left(BIG) == []
+    assert stream.given_up == []
+
+
+def wait_for(done: Callable[[], bool], *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "the cleanup did not complete"
+        time.sleep(0.2)

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine, ratings
 from chalicelib.storage.table import MovieItem
-from tests.helpers.api import UNAVAILABLE, Api, User, body
+from tests.helpers.api import UNAVAILABLE, Api, CallCounter, User, body
 from tests.helpers.concurrency import all_at_once
 from tests.helpers.faults import error_answer, install
 from tests.helpers.snapshots import load, table_items
@@ -408,6 +408,28 @@ def test_bad_paging_parameters_are_422(
     response = api.get(f"/movies/{movie_id}/ratings?{query}")
     assert response.status_code == 422
     assert [(e["loc"], e["type"]) for e in body(response)["detail"]] == [(loc, error_type)]
+
+
+def test_a_page_after_a_cursor_of_a_movie_deleted_since_is_404(
+    api: Api, movie_id: MovieId, alice: User, raters: list[User], dynamodb_calls: CallCounter
+) -> None:
+    for user in raters[:3]:
+        rated(api, user, movie_id, 5)
+    cursor = api.get(f"/movies/{movie_id}/ratings?limit=1").headers["X-Next-Cursor"]
+    next_page = f"/movies/{movie_id}/ratings?limit=1&cursor={cursor}"
+    assert len(body(api.get(next_page))) == 1
+    assert api.delete(f"/movies/{movie_id}", token=alice.token).status_code == 204
+
+    dynamodb_calls.reset()
+    response = api.get(next_page)
+
+    assert response.status_code == 404
+    assert body(response) == {"detail": "Movie not found"}
+    assert dynamodb_calls.calls == {"Query": 1, "GetItem": 1}  # sent at once
+    # The ratings are still there (the stream has not run): only the check tells.
+    partition = MovieItem.partition(movie_id)
+    assert sum(1 for pk, sk in table_items() if pk == partition and "#U#" in sk) == 3
+    assert api.get(f"/movies/{movie_id}/ratings").status_code == 404
 
 
 def test_a_tampered_cursor_is_400(api: Api, movie_id: MovieId, raters: list[User]) -> None:

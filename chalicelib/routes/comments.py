@@ -60,14 +60,14 @@ def list_threads(movie_id: int, query: SkipPage) -> Response:
     """Top-level threads, oldest first, each with its whole reply tree; a bare list.
 
     ``skip``/``limit`` and ``cursor`` page the threads, not the comments; a
-    cursor wins over ``skip``. Only a first page can tell an unknown movie
-    (its Query passes over the movie item); a cursor page trusts the cursor.
+    cursor wins over ``skip``. An unknown movie is a 404 on every page: a
+    first page's Query passes over the movie item, a later page reads it at once.
     """
     list_id = lists.comments(movie_id)
     start_key = cursors.decode(list_id, query.cursor)
     skip = 0 if start_key else query.skip
     page = comments.thread_page(movie_id, limit=query.limit, skip=skip, start_key=start_key)
-    if start_key is None and page.movie is None:
+    if page.movie is None:
         raise errors.MovieNotFound()
     cursor = cursors.encode(list_id, page.last_key)
     return json_response(

@@ -57,14 +57,13 @@ def list_ratings(movie_id: int, query: SkipPage) -> Response:
 
     Not newest first: keeping a newest-first order means rewriting an index
     entry in the movie's partition on every change, which would cap how fast
-    one movie can be rated. Only a first page can tell an unknown movie (its
-    Query passes over a counter shard); a cursor was issued for a movie that
-    existed, so a later page of a movie deleted since shows what is left.
+    one movie can be rated. An unknown movie is a 404 on every page: a first
+    page's Query passes over a counter shard, a later page reads one at once.
     """
     list_id = lists.ratings(movie_id)
     start_key = cursors.decode(list_id, query.cursor)
     page = ratings.rating_page(movie_id, limit=query.limit, skip=query.skip, start_key=start_key)
-    if start_key is None and not page.found:
+    if not page.found:
         raise errors.MovieNotFound()
     cursor = cursors.encode(list_id, page.last_key)
     return json_response(

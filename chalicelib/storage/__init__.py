@@ -59,13 +59,19 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   add (one transaction).
 - comment ref — ``COMMENT#<id>`` / ``REF`` — reply and delete (GetItem, then
   one transaction); edit (GetItem, then one conditional UpdateItem).
+- cleanup marker — ``MOVIE#<id>`` / ``CLEANUP#<step>`` — only while a
+  deleted movie's collection is being emptied by the stream consumer: each
+  step (1 keys-only Query of the marker and the next 500 items, their
+  deletes in BatchWriteItems of 25) replaces it with the next step's (one
+  transaction), whose stream record starts the next step; the last step
+  deletes it.
 
-A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``MOVIE`` (the
-movie), ``MOVIE#C#...`` (its comments, depth-first, oldest first),
-``RATING#C#nn`` (its counter shards), ``RATING#U#...`` (its ratings, by
-user). A Query that begins at ``MOVIE`` reads the movie and its threads; one
-that begins at a shard reads counters and then ratings. The movie detail
-sends one of each at once.
+A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``CLEANUP#...``
+(once the movie is deleted), ``MOVIE`` (the movie), ``MOVIE#C#...`` (its
+comments, depth-first, oldest first), ``RATING#C#nn`` (its counter shards),
+``RATING#U#...`` (its ratings, by user). A Query that begins at ``MOVIE``
+reads the movie and its threads; one that begins at a shard reads counters
+and then ratings. The movie detail sends one of each at once.
 
 Nothing a rating change writes is shared with another movie: it writes its
 rating and one of 32 shards, both in the movie's own collection (which

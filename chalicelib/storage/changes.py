@@ -1,6 +1,6 @@
 """The table's stream, as storage reads it: what a record means and what follows from it.
 
-Two kinds of record matter, and the event source mapping's filter
+Three kinds of record matter, and the event source mapping's filter
 (``FILTER_PATTERNS``) delivers only those:
 
 * a counter shard's ``MODIFY``: a rating changed. The movie's copy of its
@@ -9,40 +9,79 @@ Two kinds of record matter, and the event source mapping's filter
   again and their sums written.
 * a movie's ``REMOVE``: the movie was deleted. The rest of its item
   collection (comments, ratings, any shard left) and its comments' ref
-  items are deleted.
+  items are deleted, ``CLEANUP_ITEMS_PER_STEP`` at a time (``clean_up``).
+* a cleanup marker's ``INSERT`` (``MovieCleanupItem``, ``CLEANUP#<step>``):
+  a deleted movie still has children, and the step it names is next.
 
-Both are idempotent, as at-least-once delivery needs. A recount is not an
+All are idempotent, as at-least-once delivery needs. A recount is not an
 increment: it writes the shards' current sums on condition that they are
 newer than what the movie holds (``counted_version``, the shards' total of
 changes, only grows), so a redelivered, duplicated or out-of-order batch,
-or two consumers at once, never leave an older count behind. A cleanup
-finds less to delete the second time. A batch recounts each movie once,
-however many of its records it holds, so with the mapping's batching
-window a movie's copy (and the shared GSI1 key) takes about one write per
-window, whatever its rating rate.
+or two consumers at once, never leave an older count behind. A batch
+recounts each movie once, however many of its records it holds, so with
+the mapping's batching window a movie's copy (and the shared GSI1 key)
+takes about one write per window, whatever its rating rate.
+
+The cleanup is bounded per invocation, so a movie with millions of ratings
+neither outruns the function's timeout nor holds up its stream shard: each
+step deletes at most ``CLEANUP_ITEMS_PER_STEP`` items of the collection and
+their comments' refs, then hands the rest on through the stream itself, by
+replacing the marker with the next step's in one transaction (the new
+marker's ``INSERT`` is the next step's record), or removing it when nothing
+is left. A step acts only when the record names the current step: the
+movie's ``REMOVE`` when there is no marker yet, a marker's ``INSERT`` while
+it is still the marker. A redelivered, duplicated or out-of-order record
+names a step that is done and does nothing, so exactly one chain of steps
+runs; a step that failed half-way is retried by Lambda and finds fewer
+items to delete. Nothing can join the collection meanwhile: every rating
+and comment write checks its counter shard or the movie in its
+transaction, and both went with the movie.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib.storage import session_cleanup
-from chalicelib.storage.engine import batch_delete, condition_failed
+from chalicelib.storage.engine import ConditionFailed, Transaction, batch_delete, condition_failed
 from chalicelib.storage.ratings import Counters, counters
 from chalicelib.storage.table import (
     CommentItem,
     CommentRefItem,
     CounterShardItem,
+    MovieCleanupItem,
     MovieItem,
     TableItem,
 )
 
 COUNTED = "counted"
 DELETED = "deleted"
+CLEANING = "cleaning"
+CLEANED = "cleaned"  # ``apply``'s answers for a cleanup step: ...the collection is empty now
+CLEANUP_CONTINUES = "cleanup continues"  # ...a next step's marker is written
+CLEANUP_STALE = "cleanup step done already"  # ...the record named a step that is done
+MARKER = "cleanup marker"
+# How much of a deleted movie's collection one invocation deletes, per movie. A step
+# reads this many items (keys only) and deletes them and, for comments, their refs: at
+# most twice as many deletes, 40 BatchWriteItems of 25. Deletes of items under 1 KB
+# cost 1 WCU each, so even if the whole collection sits on one partition (1,000 WCU/s)
+# a step takes about a second of its write capacity, and a few seconds of calls when
+# throttled and backed off: a batch can carry dozens of movies' steps and still finish
+# far inside the stream function's 300 s timeout. One step per batching window (20 s)
+# deletes about 50 items a second per movie: a movie with a million children is gone
+# in under six hours, while its pages already answer 404.
+CLEANUP_ITEMS_PER_STEP = 500
+# What a step reads of each item: what it is, where, and (on the marker) the count so far.
+KEYS_AND_PROGRESS = [
+    TableItem.pk.attr_name,
+    TableItem.sk.attr_name,
+    TableItem.kind.attr_name,
+    MovieCleanupItem.deleted.attr_name,
+]
 
 # Lambda's event filter patterns: the records ``decode`` gives a meaning to.
 FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
@@ -51,6 +90,10 @@ FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
         "dynamodb": {"Keys": {"sk": {"S": [{"prefix": CounterShardItem.PREFIX}]}}},
     },
     {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": [MovieItem.SK]}}}},
+    {
+        "eventName": ["INSERT"],
+        "dynamodb": {"Keys": {"sk": {"S": [{"prefix": MovieCleanupItem.PREFIX}]}}},
+    },
     *session_cleanup.FILTER_PATTERNS,  # sessions ended together: their items are deleted there
 )
 
@@ -60,8 +103,9 @@ class Change:
     """What one stream record says happened to one movie."""
 
     movie_id: int
-    what: str  # COUNTED or DELETED
+    what: str  # COUNTED, DELETED or CLEANING
     sequence_number: str
+    step: int = 0  # the cleanup step a DELETED (0) or CLEANING record stands for
 
 
 def decode(event_name: str, keys: Mapping[str, Any], sequence_number: str) -> Change | None:
@@ -74,6 +118,9 @@ def decode(event_name: str, keys: Mapping[str, Any], sequence_number: str) -> Ch
         return Change(movie_id, COUNTED, sequence_number)
     if event_name == "REMOVE" and sk == MovieItem.SK:
         return Change(movie_id, DELETED, sequence_number)
+    step = MovieCleanupItem.step_in(sk)
+    if event_name == "INSERT" and step is not None:
+        return Change(movie_id, CLEANING, sequence_number, step)
     return None
 
 
@@ -88,12 +135,12 @@ def by_movie(changes: Iterable[Change]) -> dict[int, list[Change]]:
 def apply(movie_id: int, changes: list[Change]) -> str:
     """Do what one movie's changes in a batch call for, once; says what was done.
 
-    A deleted movie is cleaned up (a recount would find no shards anyway);
-    otherwise its copy is recounted.
+    A deleted movie's cleanup takes one step (a recount would find no shards
+    anyway); otherwise its copy is recounted.
     """
-    if any(change.what == DELETED for change in changes):
-        delete_movie_children(movie_id)
-        return DELETED
+    steps = {change.step for change in changes if change.what in (DELETED, CLEANING)}
+    if steps:
+        return clean_up(movie_id, steps)
     recount(movie_id)
     return COUNTED
 
@@ -139,19 +186,80 @@ def set_copy(movie: MovieItem, counted: Counters) -> None:
         setattr(movie, name, value)
 
 
-def delete_movie_children(movie_id: int) -> int:
-    """Delete what is left of a deleted movie: ratings, comments, their refs, any shard.
+def clean_up(movie_id: int, steps: Collection[int]) -> str:
+    """One bounded step of a deleted movie's cleanup, if ``steps`` hold the current one.
 
-    Runs after the movie item and its shards are gone, so nothing new can
-    join the collection (every rating and comment write checks its shard or
-    the movie in its transaction). Idempotent: a retried batch finds less
-    to delete. Returns the number of items deleted.
+    One consistent, keys-only Query from the start of the collection finds
+    the current marker (it sorts first; step 0: none yet) and the next
+    ``CLEANUP_ITEMS_PER_STEP`` items. A stale step does nothing. Otherwise
+    those items and their comments' refs are deleted (BatchWriteItem, 25 a
+    call), and the marker moves on: to the next step if a whole step's worth
+    was found, else it is removed. Says what it did.
     """
-    return batch_delete(_children_keys(movie_id))
+    marker, children = _next_items(movie_id)
+    current = marker.step if marker is not None else 0
+    if current not in steps:
+        return CLEANUP_STALE
+    deleted = batch_delete(_deletions(children))
+    if len(children) < CLEANUP_ITEMS_PER_STEP:
+        _finish(marker)
+        return CLEANED
+    _hand_on(movie_id, marker, deleted)
+    return CLEANUP_CONTINUES
 
 
-def _children_keys(movie_id: int) -> Iterator[tuple[str, str]]:
-    for item in TableItem.query(MovieItem.partition(movie_id), consistent_read=True):
+def _next_items(movie_id: int) -> tuple[MovieCleanupItem | None, list[TableItem]]:
+    """The current marker, if any, and up to a step's worth of the items after it."""
+    results = TableItem.query(
+        MovieItem.partition(movie_id),
+        consistent_read=True,
+        limit=CLEANUP_ITEMS_PER_STEP + 1,
+        page_size=CLEANUP_ITEMS_PER_STEP + 1,
+        attributes_to_get=KEYS_AND_PROGRESS,
+    )
+    items = list(results)
+    marker = items[0] if items and isinstance(items[0], MovieCleanupItem) else None
+    children = [item for item in items if not isinstance(item, MovieCleanupItem)]
+    return marker, children[:CLEANUP_ITEMS_PER_STEP]
+
+
+def _deletions(children: Iterable[TableItem]) -> Iterator[tuple[str, str]]:
+    for item in children:
         yield item.pk, item.sk
         if isinstance(item, CommentItem):
-            yield CommentRefItem.key(item.id)
+            yield CommentRefItem.key(CommentItem.path_ids(item.sk)[-1])
+
+
+def _hand_on(movie_id: int, marker: MovieCleanupItem | None, deleted: int) -> None:
+    """Write the next step's marker (replacing the current one), whose record is the next step.
+
+    A condition that fails means another delivery of this step got there
+    first; its marker stands, and this one is not written.
+    """
+    done = deleted + (marker.deleted if marker is not None else 0)
+    step = marker.step + 1 if marker is not None else 1
+    following = MovieCleanupItem.new(movie_id, step, done)
+    try:
+        if marker is None:
+            following.save(condition=MovieCleanupItem.pk.does_not_exist())
+            return
+        tx = Transaction()
+        tx.delete(MARKER, marker, condition=MovieCleanupItem.pk.exists())
+        tx.put(MARKER, following, condition=MovieCleanupItem.pk.does_not_exist())
+        tx.commit()
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+    except ConditionFailed:
+        pass
+
+
+def _finish(marker: MovieCleanupItem | None) -> None:
+    """Remove the marker once nothing is left (no marker: the first step was the last)."""
+    if marker is None:
+        return
+    try:
+        marker.delete(condition=MovieCleanupItem.pk.exists())
+    except DeleteError as exc:
+        if not condition_failed(exc):
+            raise

@@ -31,6 +31,7 @@ needs a read of the movie.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
@@ -41,6 +42,7 @@ from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
     Transaction,
+    both,
     condition_failed,
     item_or_none,
     new_id,
@@ -77,7 +79,12 @@ class CommentNode:
 
 
 def thread_page(
-    movie_id: int, *, limit: int, skip: int = 0, start_key: Key | None = None
+    movie_id: int,
+    *,
+    limit: int,
+    skip: int = 0,
+    start_key: Key | None = None,
+    consistent: bool = True,
 ) -> CollectionPage[CommentNode]:
     """``limit`` top-level threads, oldest first, each with its whole reply tree.
 
@@ -95,26 +102,52 @@ def thread_page(
     (all of them shown), so round trips grow with the logarithm of the
     page's size: 10 threads holding 1,000 comments take 7. ``skip`` (for
     seed clients) reads the threads it skips.
+
+    A first page's Query passes over the movie item, so it says whether the
+    movie exists. A page after a ``start_key`` does not, so a GetItem of the
+    movie goes out at the same time as its first Query (one round trip): a
+    later page of a movie deleted since is a 404 like its first page, not
+    the comments its cleanup has not reached yet. ``consistent=False`` reads
+    eventually consistently (half the read units).
     """
     page = _PageBuilder(skip, limit, start_key)
     asked = min(MAX_ITEMS_PER_CALL, 2 * (skip + limit) + 2)
-    key = start_key
-    while True:
-        results = TableItem.query(
-            MovieItem.partition(movie_id),
-            TableItem.sk.startswith(MovieItem.SK),
-            consistent_read=True,
-            limit=asked,
-            page_size=asked,
-            last_evaluated_key=key,
+    if start_key is None:
+        items, key = _threads_from(movie_id, asked, None, consistent)
+    else:
+        (items, key), page.movie = both(
+            partial(_threads_from, movie_id, asked, start_key, consistent),
+            partial(_movie_or_none, movie_id, consistent),
         )
-        for item in results:
+    while True:
+        for item in items:
             if page.add(item):
                 return page.result()
-        key = results.last_evaluated_key
         if key is None:
             return page.result()
-        asked = min(MAX_ITEMS_PER_CALL, page.read)
+        items, key = _threads_from(movie_id, min(MAX_ITEMS_PER_CALL, page.read), key, consistent)
+
+
+def _threads_from(
+    movie_id: int, count: int, start_key: Key | None, consistent: bool
+) -> tuple[list[TableItem], Key | None]:
+    """One Query of up to ``count`` items from ``MOVIE`` (or after ``start_key``), and its end."""
+    results = TableItem.query(
+        MovieItem.partition(movie_id),
+        TableItem.sk.startswith(MovieItem.SK),
+        consistent_read=consistent,
+        limit=count,
+        page_size=count,
+        last_evaluated_key=start_key,
+    )
+    return list(results), results.last_evaluated_key
+
+
+def _movie_or_none(movie_id: int, consistent: bool) -> MovieItem | None:
+    try:
+        return MovieItem.get(*MovieItem.key(movie_id), consistent_read=consistent)
+    except MovieItem.DoesNotExist:
+        return None
 
 
 class _PageBuilder:

@@ -87,18 +87,27 @@ def get_movie(movie_id: int) -> MovieItem | None:
 def movie_detail(movie_id: int) -> MovieDetail | None:
     """The movie, its exact counters, its first comment threads and first ratings.
 
-    Two strongly consistent Queries of the movie's collection, sent at the
-    same time, so the request waits for one round trip: one from the movie
-    item through its comments (``MOVIE``, ``MOVIE#C#...``), one from the
-    first counter shard through the shards into the ratings
-    (``RATING#C#...``, ``RATING#U#...``). No single contiguous key range
-    holds the movie and a bounded page of both lists.
+    Two Queries of the movie's collection, sent at the same time, so the
+    request waits for one round trip: one from the movie item through its
+    comments (``MOVIE``, ``MOVIE#C#...``), one from the first counter shard
+    through the shards into the ratings (``RATING#C#...``, ``RATING#U#...``).
+    No single contiguous key range holds the movie and a bounded page of
+    both lists. The shards' Query is strongly consistent: the counters are
+    exact at once. The movie's and its threads' is eventually consistent
+    (half the read units; usually current within a second): exactness is
+    not at stake there, except that a movie created a moment ago must not
+    be a 404, so when the shards say the movie exists and that read missed
+    it, it is read again, consistently (one more round trip, only then).
     """
     threads, ratings = both(
-        partial(thread_page, movie_id, limit=DETAIL_THREADS),
+        partial(thread_page, movie_id, limit=DETAIL_THREADS, consistent=False),
         partial(rating_page, movie_id, limit=DETAIL_RATINGS, start_key=None, with_counters=True),
     )
-    if threads.movie is None or ratings.counters is None:
+    if ratings.counters is None:
+        return None
+    if threads.movie is None:
+        threads = thread_page(movie_id, limit=DETAIL_THREADS)
+    if threads.movie is None:
         return None
     return MovieDetail(threads.movie, ratings.counters, threads, ratings)
 
@@ -126,9 +135,9 @@ def delete_movie(movie_id: int, user_id: int) -> None:
 
     Removing the shards with the movie is what makes a rating that lands
     after the delete impossible (its transaction needs its shard). The
-    comments and ratings go afterwards, through the table's stream
-    (``changes.delete_movie_children``), so the request's cost does not
-    depend on how many there are.
+    comments and ratings go afterwards, through the table's stream, a
+    bounded step per invocation (``changes.clean_up``), so the request's
+    cost does not depend on how many there are.
     """
     tx = Transaction()
     tx.delete(MOVIE, MovieItem(*MovieItem.key(movie_id)), condition=_owned_by(user_id))

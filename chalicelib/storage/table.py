@@ -427,6 +427,48 @@ class RatingItem(TableItem, discriminator="rating"):
         )
 
 
+class MovieCleanupItem(TableItem, discriminator="movie_cleanup"):
+    """How far the cleanup of a deleted movie's collection has got: ``sk = CLEANUP#<step>``.
+
+    A deleted movie's comments and ratings are removed by the stream consumer
+    a bounded number at a time (``changes.clean_up``). While some are left,
+    this one item marks the next step: each step replaces it with the next
+    step's marker in one transaction, and that Put's stream record is what
+    hands the work on to the next invocation. The step number is in the key,
+    so a record names the step it stands for (the stream's records carry keys
+    and, for removals and changes, the old image only) and a stale or
+    redelivered one is recognised as such. It sorts first in the collection
+    ("C" before "MOVIE" and "RATING"), so the Query that finds the next items
+    to delete finds the current marker first.
+    """
+
+    deleted = IntegerAttribute(default=0)
+
+    PREFIX: ClassVar[str] = "CLEANUP#"
+    STEP_WIDTH: ClassVar[int] = 10
+
+    @classmethod
+    def key(cls, movie_id: int, step: int) -> tuple[str, str]:
+        return MovieItem.partition(movie_id), f"{cls.PREFIX}{step:0{cls.STEP_WIDTH}d}"
+
+    @classmethod
+    def step_in(cls, sort_key: str) -> int | None:
+        """The step a marker's sort key names; ``None`` for any other sort key."""
+        number = sort_key.removeprefix(cls.PREFIX)
+        return int(number) if sort_key.startswith(cls.PREFIX) and number.isdigit() else None
+
+    @property
+    def step(self) -> int:
+        found = self.step_in(self.sk)
+        if found is None:
+            raise ValueError(f"not a cleanup marker's sort key: {self.sk!r}")
+        return found
+
+    @classmethod
+    def new(cls, movie_id: int, step: int, deleted: int) -> MovieCleanupItem:
+        return cls(*cls.key(movie_id, step), deleted=deleted)
+
+
 # ---------------------------------------------------------------- comments
 
 
@@ -617,6 +659,7 @@ ENTITIES: tuple[type[TableItem], ...] = (
     EmailItem,
     LoginThrottleItem,
     MovieItem,
+    MovieCleanupItem,
     CounterShardItem,
     RatingItem,
     CommentItem,
