@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import errors
+from chalicelib import failures
 from chalicelib.storage import comments, engine
 from chalicelib.storage.table import (
     MAX_COMMENT_DEPTH,
@@ -388,7 +388,7 @@ def test_deleting_a_comment_with_replies_leaves_a_tombstone_in_place(
     movie_id = new_movie(api, alice)
     before = comment_on(api, bob, movie_id, "Before")["id"]
     parent = comment_on(api, bob, movie_id, "Parent")
-    reply = reply_to(api, alice, parent["id"], "ResponseSpec")
+    reply = reply_to(api, alice, parent["id"], "Reply")
     after = comment_on(api, bob, movie_id, "After")["id"]
     response = api.delete(f"/comments/{parent['id']}", token=bob.token)
     assert response.status_code == 200
@@ -573,7 +573,7 @@ def test_a_big_thread_comes_back_whole_across_the_read_size(
     movie_id = new_movie(api, alice)
     small = comment_on(api, bob, movie_id, "Small")["id"]
     big = comment_on(api, bob, movie_id, "Big")["id"]
-    replies = [reply_to(api, alice, big, f"ResponseSpec {n}")["id"] for n in range(50)]
+    replies = [reply_to(api, alice, big, f"Reply {n}")["id"] for n in range(50)]
     last = comment_on(api, bob, movie_id, "Last")["id"]
     for limit in (1, 2, 10):
         pages = page_through(api, movie_id, limit)
@@ -696,8 +696,8 @@ def test_replies_racing_a_delete_are_never_lost_or_orphaned(
     def reply(n: int) -> None:
         barrier.wait()
         try:
-            landed.append(comments.add_reply(parent, bob.id, f"ResponseSpec {n}").id)
-        except errors.CommentNotFound:
+            landed.append(comments.add_reply(parent, bob.id, f"Reply {n}").id)
+        except failures.CommentNotFound:
             refused.append(n)
 
     def delete() -> None:

@@ -28,7 +28,7 @@ PASSWORD = "correct horse battery"
 
 
 @dataclass
-class ResponseSpec:
+class Answer:
     status: int
     headers: dict[str, str]
     body: Any
@@ -38,9 +38,7 @@ class LiveApi:
     def __init__(self, base: str) -> None:
         self.base = base
 
-    def call(
-        self, method: str, path: str, payload: Any = None, token: str | None = None
-    ) -> ResponseSpec:
+    def call(self, method: str, path: str, payload: Any = None, token: str | None = None) -> Answer:
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
@@ -52,7 +50,7 @@ class LiveApi:
                 raw, status, headers = response.read(), response.status, dict(response.headers)
         except urllib.error.HTTPError as error:
             raw, status, headers = error.read(), error.code, dict(error.headers)
-        return ResponseSpec(status, headers, json.loads(raw) if raw else None)
+        return Answer(status, headers, json.loads(raw) if raw else None)
 
     def user(self, name: str) -> tuple[int, str]:
         created = self.call(

@@ -25,15 +25,20 @@ from typing import Any
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel
 
-from chalicelib import auth, errors
+from chalicelib import auth, errors, failures
 from chalicelib.errors import ApiError
+from chalicelib.failures import Failure
+from chalicelib.http.failures import api_error
 from chalicelib.http.parsing import parse_body, parse_query, path_id
 from chalicelib.http.responses import JSON, error_response
-from chalicelib.storage.engine import unavailable
+from chalicelib.storage.engine import out_of_reach
 
 log = logging.getLogger("movies")
 
 View = Callable[..., Response]
+# What a route declares it may answer: an API error (class or instance), or a domain
+# failure from storage, shown as its answer (``http.failures``).
+Declared = type[ApiError] | ApiError | Failure
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class Operation:
     query: type[BaseModel] | None
     content_types: tuple[str, ...]
     responses: Mapping[int, ResponseSpec]
-    errors: tuple[type[ApiError] | ApiError, ...]
+    errors: tuple[Declared, ...]
     uses_table: bool
     path_params: tuple[str, ...]
     summary: str
@@ -89,8 +94,13 @@ class Operation:
         """
         found: dict[int, list[ApiError]] = {}
 
-        def add(error: type[ApiError] | ApiError) -> None:
-            instance = error if isinstance(error, ApiError) else _example(error)
+        def add(error: Declared) -> None:
+            if isinstance(error, Failure):
+                instance = api_error(error)
+            elif isinstance(error, ApiError):
+                instance = error
+            else:
+                instance = _example(error)
             found.setdefault(instance.status_code, []).append(instance)
 
         if self.body or self.query or self.path_params:
@@ -127,7 +137,7 @@ def endpoint(
     content_types: list[str] | None = None,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
-    errors: Sequence[type[ApiError] | ApiError] = (),
+    errors: Sequence[Declared] = (),
     uses_table: bool = True,
     summary: str | None = None,
     tags: Sequence[str] | None = None,
@@ -140,8 +150,9 @@ def endpoint(
     ``body`` into their models, passing ``query=`` and ``body=``. The
     declaration is also what ``GET /openapi.json`` shows: ``responses`` maps
     each success status to a ``ResponseSpec`` (or just its body model),
-    ``errors`` lists the route's own error classes or instances (the generic
-    ones are derived, see ``Operation.error_statuses``); ``uses_table=False``
+    ``errors`` lists the route's own error classes or instances, and the
+    domain failures it can meet (the generic ones are derived, see
+    ``Operation.error_statuses``); ``uses_table=False``
     for a route that never calls DynamoDB, so cannot be throttled (503).
     """
 
@@ -206,15 +217,19 @@ def _arguments(operation: Operation, request: Request, raw_params: Mapping[str, 
 
 
 def _failure_response(route: str, exc: Exception) -> Response:
-    """An API error as itself, DynamoDB out of reach as 503, anything else as a logged 500."""
+    """An API error as itself, a domain failure as its answer, DynamoDB out of reach as 503,
+    anything else as a logged 500."""
     if isinstance(exc, ApiError):
         return error_response(exc)
-    out_of_reach = unavailable(exc)
-    if out_of_reach is None:
+    if isinstance(exc, Failure):
+        if isinstance(exc, failures.Unavailable):
+            log.warning("dynamodb unavailable", extra={"fields": {"route": route}})
+        return error_response(api_error(exc))
+    if not out_of_reach(exc):
         log.error("unhandled error", exc_info=exc, extra={"fields": {"route": route}})
         return error_response(errors.InternalServerError())
     log.warning("dynamodb unavailable", extra={"fields": _failure(route, exc)})
-    return error_response(out_of_reach)
+    return error_response(errors.ServiceUnavailable())
 
 
 def _route_options(operation: Operation, content_types: list[str] | None) -> dict[str, Any]:

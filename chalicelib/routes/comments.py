@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import cursors, errors, lists
+from chalicelib import cursors, errors, failures, lists
 from chalicelib.http import ResponseSpec, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_comment, public_thread
 from chalicelib.schemas import Message
@@ -99,7 +99,7 @@ def add_reply(parent_id: int, user_id: int, body: CommentCreate) -> Response:
     authenticated=True,
     body=CommentUpdate,
     responses={200: CommentPublic},
-    errors=[errors.CommentNotFound, errors.Forbidden("Not authorized to edit this comment")],
+    errors=[failures.CommentNotFound(), failures.NotOwner("comment", "edit")],
     summary="Edit comment",
     tags=TAGS,
 )
@@ -116,7 +116,7 @@ def edit_comment(comment_id: int, user_id: int, body: CommentUpdate) -> Response
     methods=["DELETE"],
     authenticated=True,
     responses={200: Message},
-    errors=[errors.CommentNotFound, errors.Forbidden("Not authorized to delete this comment")],
+    errors=[failures.CommentNotFound(), failures.NotOwner("comment", "delete")],
     summary="Delete comment",
     tags=TAGS,
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import cursors, errors, lists
+from chalicelib import cursors, errors, failures, lists
 from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response
+from chalicelib.http.operations import Declared
 from chalicelib.presenters import public_movie, public_rating, public_thread, release_date
 from chalicelib.schemas.movies import (
     DeletedMovie,
@@ -44,10 +45,7 @@ MOVIE_LINKS = {
         "list_threads",
     )
 }
-OWNER_ERRORS: list[type[errors.ApiError] | errors.ApiError] = [
-    errors.MovieNotFound,
-    errors.Forbidden("Not authorized to modify this movie"),
-]
+OWNER_ERRORS: list[Declared] = [failures.MovieNotFound(), failures.NotOwner("movie", "modify")]
 
 
 @endpoint(

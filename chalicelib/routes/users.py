@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Request, Response
 
-from chalicelib import accounts, auth, errors, security
+from chalicelib import accounts, auth, errors, failures, security
 from chalicelib.http import endpoint, json_response
 from chalicelib.presenters import public_tokens, public_user
 from chalicelib.schemas import Message
@@ -31,7 +31,7 @@ TAGS = ["Users"]
     methods=["POST"],
     body=UserCreate,
     responses={200: UserPublic},
-    errors=[errors.UsernameTaken, errors.EmailTaken],
+    errors=[failures.NameTaken("username"), failures.NameTaken("email")],
     summary="Signup",
     tags=TAGS,
 )
@@ -94,7 +94,7 @@ def read_me(user_id: int) -> Response:
     authenticated=True,
     body=UserUpdate,
     responses={200: UserPublic},
-    errors=[errors.UserNotFound, errors.UsernameTaken, errors.EmailTaken],
+    errors=[failures.UserNotFound(), failures.NameTaken("username"), failures.NameTaken("email")],
     summary="Update profile",
     tags=TAGS,
 )

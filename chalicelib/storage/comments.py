@@ -37,7 +37,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib import errors
+from chalicelib import failures
 from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
@@ -208,7 +208,7 @@ def add_comment(movie_id: int, user_id: int, text: str) -> CommentItem:
             tx.commit()
         except ConditionFailed as exc:
             if MOVIE in exc.labels:
-                raise errors.MovieNotFound() from exc
+                raise failures.MovieNotFound() from exc
             raise
         return comment
 
@@ -225,7 +225,7 @@ def add_reply(parent_id: int, user_id: int, text: str) -> CommentItem:
     parent = _live_ref(parent_id)
     ancestors = CommentItem.path_ids(parent.comment_sk)
     if len(ancestors) > MAX_COMMENT_DEPTH:
-        raise _too_deep(parent_id)
+        raise failures.ReplyTooDeep(parent_id, MAX_COMMENT_DEPTH)
 
     def attempt() -> CommentItem:
         reply = _new_comment(parent.movie_id, ancestors, user_id, text)
@@ -238,7 +238,7 @@ def add_reply(parent_id: int, user_id: int, text: str) -> CommentItem:
             tx.commit()
         except ConditionFailed as exc:
             if exc.labels & {PARENT, MOVIE}:
-                raise errors.CommentNotFound() from exc
+                raise failures.CommentNotFound() from exc
             raise
         return reply
 
@@ -249,7 +249,7 @@ def edit_comment(comment_id: int, user_id: int, text: str) -> CommentItem:
     """New text from the author: the ref, then one UpdateItem (author, not deleted)."""
     ref = _live_ref(comment_id)
     if ref.user_id != user_id:
-        raise errors.Forbidden("Not authorized to edit this comment")
+        raise failures.NotOwner("comment", "edit")
     comment = _comment_of(ref)
     actions: list[Action] = [
         CommentItem.comment_text.set(text),
@@ -259,7 +259,7 @@ def edit_comment(comment_id: int, user_id: int, text: str) -> CommentItem:
         comment.update(actions, condition=_written_by(user_id))
     except UpdateError as exc:
         if condition_failed(exc):
-            raise errors.CommentNotFound() from exc
+            raise failures.CommentNotFound() from exc
         raise
     return comment
 
@@ -289,9 +289,9 @@ def _delete_once(comment_id: int, user_id: int) -> None:
         tx.commit()
     except ConditionFailed as exc:
         if OWNER in exc.labels:
-            raise errors.Forbidden("Not authorized to delete this comment") from exc
+            raise failures.NotOwner("comment", "delete") from exc
         if exc.labels & {PARENT, PARENT_REF}:
-            raise errors.CommentNotFound() from exc
+            raise failures.CommentNotFound() from exc
         raise RaceLost() from exc
 
 
@@ -337,7 +337,7 @@ def _live_ref(comment_id: int) -> CommentRefItem:
     """The comment's ref (a consistent read); 404 if it is unknown or deleted."""
     ref: CommentRefItem | None = item_or_none(CommentRefItem, CommentRefItem.key(comment_id))
     if ref is None or ref.deleted:
-        raise errors.CommentNotFound()
+        raise failures.CommentNotFound()
     return ref
 
 
@@ -365,20 +365,3 @@ def _written_by(user_id: int) -> Condition:
     """The author's own comment, not a tombstone (a tombstone has no author)."""
     own: Condition = _live() & (CommentItem.user_id == user_id)
     return own
-
-
-def _too_deep(parent_id: int) -> errors.ValidationFailed:
-    return errors.ValidationFailed(
-        [
-            {
-                "type": "reply_too_deep",
-                "loc": ["path", "parent_id"],
-                "msg": (
-                    f"Replies nest at most {MAX_COMMENT_DEPTH} levels deep; "
-                    "reply to a comment higher up the thread"
-                ),
-                "input": parent_id,
-                "ctx": {"max_depth": MAX_COMMENT_DEPTH},
-            }
-        ]
-    )

@@ -37,7 +37,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import errors
+from chalicelib import failures
 from chalicelib.settings import get_settings
 from chalicelib.storage.table import TableItem, configure, forget_configuration
 
@@ -200,7 +200,7 @@ class Transaction:
                 if not _cancelled_for_a_retry(exc):
                     raise
                 if attempt == MAX_ATTEMPTS - 1:
-                    raise errors.ServiceUnavailable() from exc
+                    raise failures.Unavailable() from exc
                 backoff(attempt)
 
     def _failed_labels(self, exc: TransactWriteError) -> set[str]:
@@ -236,21 +236,21 @@ def condition_failed(exc: PynamoDBException) -> bool:
     )
 
 
-def unavailable(exc: BaseException) -> errors.ServiceUnavailable | None:
-    """A 503 for a call DynamoDB kept throttling, failing or not answering; else ``None``.
+def out_of_reach(exc: BaseException) -> bool:
+    """Whether ``exc`` is DynamoDB having stayed throttled, failing or silent.
 
     botocore has retried these already (see the module's docstring), so the
-    caller should come back later rather than the app retrying again now.
+    caller should come back later rather than the app retrying again now
+    (``failures.Unavailable`` says the same of the app's own retries).
     """
     cause = exc.cause if isinstance(exc, PynamoDBException) else exc
     if isinstance(cause, HTTPClientError | BotocoreConnectionError):
-        return errors.ServiceUnavailable()
+        return True
     if isinstance(cause, ClientError):
         code = cause.response.get("Error", {}).get("Code")
         status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if code in UNAVAILABLE_ERRORS or status >= 500:
-            return errors.ServiceUnavailable()
-    return None
+        return code in UNAVAILABLE_ERRORS or status >= 500
+    return False
 
 
 def with_fresh_ids(attempt: Callable[[], T], *, clash_label: str, tries: int = 3) -> T:
@@ -275,7 +275,7 @@ def optimistic(attempt: Callable[[], T], *, tries: int = MAX_ATTEMPTS) -> T:
             return attempt()
         except RaceLost:
             backoff(try_number)
-    raise errors.ServiceUnavailable()
+    raise failures.Unavailable()
 
 
 class RaceLost(Exception):
@@ -325,7 +325,7 @@ def _delete_chunk(table: TableConnection, keys: list[Any], tries: int) -> int:
             return len(keys)
         if attempt < tries - 1:
             backoff(attempt)
-    raise errors.ServiceUnavailable()
+    raise failures.Unavailable()
 
 
 def batch_get(keys: Sequence[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> list[Any]:
@@ -349,4 +349,4 @@ def batch_get(keys: Sequence[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> 
             return found
         if attempt < tries - 1:
             backoff(attempt)
-    raise errors.ServiceUnavailable()
+    raise failures.Unavailable()

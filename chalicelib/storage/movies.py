@@ -16,7 +16,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import errors
+from chalicelib import failures
 from chalicelib.storage.comments import CommentNode, thread_page
 from chalicelib.storage.engine import (
     ConditionFailed,
@@ -161,9 +161,9 @@ def take_movie(movie_id: int, user_id: int) -> MovieItem:
 def _take_once(movie_id: int, user_id: int) -> MovieItem:
     movie = get_movie(movie_id)
     if movie is None:
-        raise errors.MovieNotFound()
+        raise failures.MovieNotFound()
     if movie.user_id != user_id:
-        raise errors.Forbidden("Not authorized to modify this movie")
+        raise failures.NotOwner("movie", "modify")
     tx = Transaction()
     unchanged = _owned_by(user_id) & (MovieItem.updated_at == movie.updated_at)
     tx.delete(MOVIE, MovieItem(*MovieItem.key(movie_id)), condition=unchanged)
@@ -267,11 +267,11 @@ def _owned_by(user_id: int) -> Any:
     return MovieItem.pk.exists() & (MovieItem.user_id == user_id)
 
 
-def _not_found_or_forbidden(movie_id: int) -> errors.ApiError:
+def _not_found_or_forbidden(movie_id: int) -> failures.Failure:
     """Why an owner-conditioned write failed: one read, on the error path only."""
     if get_movie(movie_id) is None:
-        return errors.MovieNotFound()
-    return errors.Forbidden("Not authorized to modify this movie")
+        return failures.MovieNotFound()
+    return failures.NotOwner("movie", "modify")
 
 
 def _stored(fields: dict[str, Any]) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from functools import partial
 
 from pynamodb.expressions.update import Action
 
-from chalicelib import errors
+from chalicelib import failures
 from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
@@ -273,11 +273,11 @@ def _delete_once(movie_id: int, user_id: int) -> None:
     _commit(tx)
 
 
-def _nothing_to_delete(movie_id: int) -> errors.NotFound:
+def _nothing_to_delete(movie_id: int) -> failures.NotFound:
     """Why the caller has no rating: one more GetItem, on this error path only."""
     if item_or_none(MovieItem, MovieItem.key(movie_id)) is None:
-        return errors.MovieNotFound()
-    return errors.RatingNotFound()
+        return failures.MovieNotFound()
+    return failures.RatingNotFound()
 
 
 def count_existing(shards: Sequence[CounterShardItem], kept: Iterable[RatingItem]) -> Counters:
@@ -316,5 +316,5 @@ def _commit(tx: Transaction) -> None:
         tx.commit()
     except ConditionFailed as exc:
         if COUNTER in exc.labels:
-            raise errors.MovieNotFound() from exc
+            raise failures.MovieNotFound() from exc
         raise RaceLost() from exc

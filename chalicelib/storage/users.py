@@ -12,7 +12,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib import errors
+from chalicelib import failures
 from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
@@ -255,7 +255,7 @@ def update_profile(user_id: int, changes: dict[str, Any]) -> UserItem:
     def attempt() -> UserItem:
         user = get_user(user_id)
         if user is None:
-            raise errors.UserNotFound()
+            raise failures.UserNotFound()
         if not changes:
             return user
         seen = user.updated_at
@@ -337,7 +337,7 @@ def _commit_claims(tx: Transaction) -> None:
         tx.commit()
     except ConditionFailed as exc:
         if "username" in exc.labels:
-            raise errors.UsernameTaken() from exc
+            raise failures.NameTaken("username") from exc
         if "email" in exc.labels:
-            raise errors.EmailTaken() from exc
+            raise failures.NameTaken("email") from exc
         raise
