@@ -18,7 +18,7 @@ consistent GetItem of it and then sends one write:
   parent's ``reply_count``. The removal is conditioned on
   ``reply_count = 0`` and the tombstone on ``reply_count > 0``: a reply that
   lands between the read and the write fails that condition, and the delete
-  starts again from the read (``optimistic``). A reply conditioned on its
+  starts again from the read (``retry_on_race``). A reply conditioned on its
   parent not being deleted cannot land under a removed or tombstoned
   parent, so no reply is ever orphaned or lost.
 
@@ -46,7 +46,7 @@ from chalicelib.storage.engine import (
     condition_failed,
     item_or_none,
     new_id,
-    optimistic,
+    retry_on_race,
     with_fresh_ids,
 )
 from chalicelib.storage.pages import CollectionPage, Key, key_of
@@ -270,7 +270,7 @@ def delete_comment(comment_id: int, user_id: int) -> None:
     Each attempt is the ref read and one transaction; an attempt whose read
     went stale (a reply arrived, the last reply left) runs again.
     """
-    optimistic(lambda: _delete_once(comment_id, user_id))
+    retry_on_race(lambda: _delete_once(comment_id, user_id))
 
 
 def _delete_once(comment_id: int, user_id: int) -> None:

@@ -42,6 +42,7 @@ from chalicelib.settings import get_settings
 from chalicelib.storage.table import TableItem, configure, forget_configuration
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT", bound=TableItem)
 U = TypeVar("U")
 
 ID_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
@@ -186,22 +187,24 @@ class Transaction:
         return [label for label, _ in self._checks + self._deletes + self._puts + self._updates]
 
     def commit(self) -> None:
-        """Write all actions or none; ``ConditionFailed`` names the failed ones."""
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                with TransactWrite(connection=connection(), client_request_token=self.token) as tx:
-                    for _, add in self._checks + self._deletes + self._puts + self._updates:
-                        add(tx)
-                return
-            except TransactWriteError as exc:
-                failed = self._failed_labels(exc)
-                if failed:
-                    raise ConditionFailed(failed) from exc
-                if not _cancelled_for_a_retry(exc):
-                    raise
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise failures.Unavailable() from exc
-                backoff(attempt)
+        """Write all actions or none; ``ConditionFailed`` names the failed ones.
+
+        A cancellation DynamoDB asks to retry (a conflict with another
+        transaction, a throttled item) is sent again with the same token,
+        after a backoff; ``failures.Unavailable`` once the tries run out.
+        """
+        retry(self._send, again=_cancelled_for_a_retry, exhausted=failures.Unavailable)
+
+    def _send(self) -> None:
+        try:
+            with TransactWrite(connection=connection(), client_request_token=self.token) as tx:
+                for _, add in self._checks + self._deletes + self._puts + self._updates:
+                    add(tx)
+        except TransactWriteError as exc:
+            failed = self._failed_labels(exc)
+            if failed:
+                raise ConditionFailed(failed) from exc
+            raise
 
     def _failed_labels(self, exc: TransactWriteError) -> set[str]:
         reasons = exc.cancellation_reasons or []
@@ -217,8 +220,10 @@ def backoff(attempt: int) -> None:
     sleep(random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)))
 
 
-def _cancelled_for_a_retry(exc: TransactWriteError) -> bool:
+def _cancelled_for_a_retry(exc: Exception) -> bool:
     """A cancellation DynamoDB asks to retry (a conflict, a throttled item); botocore does not."""
+    if not isinstance(exc, TransactWriteError):
+        return False
     reasons = exc.cancellation_reasons or []
     return any(reason is not None and reason.code in RETRYABLE_REASONS for reason in reasons)
 
@@ -253,36 +258,64 @@ def out_of_reach(exc: BaseException) -> bool:
     return False
 
 
-def with_fresh_ids(attempt: Callable[[], T], *, clash_label: str, tries: int = 3) -> T:
-    """Run ``attempt`` again if its new id clashed with an existing item."""
-    for remaining in range(tries, 0, -1):
+def retry(
+    attempt: Callable[[], T],
+    *,
+    again: Callable[[Exception], bool],
+    tries: int = MAX_ATTEMPTS,
+    pause: bool = True,
+    exhausted: Callable[[], Exception] | None = None,
+) -> T:
+    """Run ``attempt`` until it returns, at most ``tries`` times: the one retry loop.
+
+    An exception that ``again`` accepts runs it again, after a full-jitter
+    ``backoff`` unless ``pause`` is off; any other goes up at once. When the
+    tries run out, ``exhausted()`` is raised from the last exception, or
+    without ``exhausted`` the last exception itself goes up.
+    """
+    for number in range(tries):
         try:
             return attempt()
-        except ConditionFailed as exc:
-            if exc.labels != {clash_label} or remaining == 1:
+        except Exception as exc:
+            if not again(exc):
                 raise
-    raise AssertionError("unreachable")
+            if number == tries - 1:
+                if exhausted is None:
+                    raise
+                raise exhausted() from exc
+            if pause:
+                backoff(number)
+    raise ValueError(f"tries must be at least 1, not {tries}")
 
 
-def optimistic(attempt: Callable[[], T], *, tries: int = MAX_ATTEMPTS) -> T:
+def with_fresh_ids(attempt: Callable[[], T], *, clash_label: str, tries: int = 3) -> T:
+    """Run ``attempt`` again, at once, if its new id clashed with an existing item."""
+
+    def clashed(exc: Exception) -> bool:
+        return isinstance(exc, ConditionFailed) and exc.labels == {clash_label}
+
+    return retry(attempt, again=clashed, tries=tries, pause=False)
+
+
+def retry_on_race(attempt: Callable[[], T], *, tries: int = MAX_ATTEMPTS) -> T:
     """Re-run a read-then-write ``attempt`` whose guard lost a race.
 
     ``attempt`` raises ``RaceLost`` when a condition that pinned what it read
     failed: something changed in between, so read again and retry.
     """
-    for try_number in range(tries):
-        try:
-            return attempt()
-        except RaceLost:
-            backoff(try_number)
-    raise failures.Unavailable()
+    return retry(
+        attempt,
+        again=lambda exc: isinstance(exc, RaceLost),
+        tries=tries,
+        exhausted=failures.Unavailable,
+    )
 
 
 class RaceLost(Exception):
     """What a read-then-write read was changed before the write landed."""
 
 
-def item_or_none(model: type[TableItem], key: tuple[str, str]) -> Any:
+def item_or_none(model: type[ItemT], key: tuple[str, str]) -> ItemT | None:
     """A consistent GetItem of ``key``, as ``model``, or ``None``."""
     try:
         return model.get(*key, consistent_read=True)
@@ -315,17 +348,27 @@ def batch_delete(keys: Iterable[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) 
     return sent
 
 
+class Unprocessed(Exception):
+    """DynamoDB left part of a batch unprocessed: send the rest again."""
+
+
 def _delete_chunk(table: TableConnection, keys: list[Any], tries: int) -> int:
     pending = keys
-    for attempt in range(tries):
+
+    def send() -> None:
+        nonlocal pending
         data = table.batch_write_item(delete_items=pending)
         unprocessed = data.get("UnprocessedItems", {}).get(table.table_name, [])
         pending = [request["DeleteRequest"]["Key"] for request in unprocessed]
-        if not pending:
-            return len(keys)
-        if attempt < tries - 1:
-            backoff(attempt)
-    raise failures.Unavailable()
+        if pending:
+            raise Unprocessed()
+
+    retry(send, again=_unprocessed, tries=tries, exhausted=failures.Unavailable)
+    return len(keys)
+
+
+def _unprocessed(exc: Exception) -> bool:
+    return isinstance(exc, Unprocessed)
 
 
 def batch_get(keys: Sequence[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> list[Any]:
@@ -340,13 +383,15 @@ def batch_get(keys: Sequence[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> 
     table = table_connection()
     pending: Any = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys]
     found: list[Any] = []
-    for attempt in range(tries):
+
+    def ask() -> None:
+        nonlocal pending
         data = table.batch_get_item(pending, consistent_read=True)
         read = data.get("Responses", {}).get(table.table_name, [])
-        found += [TableItem.from_raw_data(raw) for raw in read]
+        found.extend(TableItem.from_raw_data(raw) for raw in read)
         pending = data.get("UnprocessedKeys", {}).get(table.table_name, {}).get("Keys")
-        if not pending:
-            return found
-        if attempt < tries - 1:
-            backoff(attempt)
-    raise failures.Unavailable()
+        if pending:
+            raise Unprocessed()
+
+    retry(ask, again=_unprocessed, tries=tries, exhausted=failures.Unavailable)
+    return found

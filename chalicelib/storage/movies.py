@@ -26,7 +26,7 @@ from chalicelib.storage.engine import (
     both,
     item_or_none,
     new_id,
-    optimistic,
+    retry_on_race,
     with_fresh_ids,
 )
 from chalicelib.storage.pages import CollectionPage, Key, Page, key_of
@@ -155,7 +155,7 @@ def take_movie(movie_id: int, user_id: int) -> MovieItem:
     conditions the delete on it being unchanged; an update in between
     starts it again from the read.
     """
-    return optimistic(lambda: _take_once(movie_id, user_id))
+    return retry_on_race(lambda: _take_once(movie_id, user_id))
 
 
 def _take_once(movie_id: int, user_id: int) -> MovieItem:

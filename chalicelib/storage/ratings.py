@@ -15,7 +15,7 @@ The counter delta is computed from what the GetItem read, so the
 transaction pins that read with a condition on the rating
 (``attribute_not_exists`` for a first rating, ``rating = <old>`` otherwise).
 If another request changed the rating in between, that condition fails, the
-change raises ``RaceLost`` and ``engine.optimistic`` runs it again from the
+change raises ``RaceLost`` and ``engine.retry_on_race`` runs it again from the
 read. The shard's condition (it exists) is the check that the movie exists:
 shards are written in the movie's create transaction and removed in its
 delete transaction, so a rating of an unknown or just deleted movie is a
@@ -54,7 +54,7 @@ from chalicelib.storage.engine import (
     both,
     item_or_none,
     new_id,
-    optimistic,
+    retry_on_race,
 )
 from chalicelib.storage.pages import Key, key_of
 from chalicelib.storage.table import (
@@ -121,12 +121,12 @@ def rate_movie(movie_id: int, user_id: int, value: int) -> RatingItem:
     A replaced rating keeps its ``id`` and ``created_at``; ``updated_at``
     moves to now.
     """
-    return optimistic(lambda: _rate_once(movie_id, user_id, value))
+    return retry_on_race(lambda: _rate_once(movie_id, user_id, value))
 
 
 def delete_rating(movie_id: int, user_id: int) -> None:
     """Remove the caller's rating and take it out of the movie's counters."""
-    optimistic(lambda: _delete_once(movie_id, user_id))
+    retry_on_race(lambda: _delete_once(movie_id, user_id))
 
 
 def counters(movie_id: int) -> Counters | None:

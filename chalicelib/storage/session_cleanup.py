@@ -24,7 +24,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.storage.engine import ConditionFailed, Transaction
+from chalicelib.storage.engine import ConditionFailed, Transaction, retry
 from chalicelib.storage.sessions import partition
 from chalicelib.storage.table import SessionItem, SessionsEndedItem, UserItem
 
@@ -76,19 +76,19 @@ def clean(user_id: int) -> int:
     error goes up and the record is delivered again.
     """
     deleted = 0
-    for attempt in range(TRIES):
+
+    def attempt() -> int:
+        nonlocal deleted
         stale = [session.id for session in partition(user_id).stale()]
-        try:
-            for start in range(0, len(stale), DELETES_PER_TRANSACTION):
-                chunk = stale[start : start + DELETES_PER_TRANSACTION]
-                _delete(user_id, chunk)
-                deleted += len(chunk)
-        except ConditionFailed:
-            if attempt == TRIES - 1:
-                raise
-            continue
+        for start in range(0, len(stale), DELETES_PER_TRANSACTION):
+            chunk = stale[start : start + DELETES_PER_TRANSACTION]
+            _delete(user_id, chunk)
+            deleted += len(chunk)
         return deleted
-    raise AssertionError("unreachable")
+
+    return retry(
+        attempt, again=lambda exc: isinstance(exc, ConditionFailed), tries=TRIES, pause=False
+    )
 
 
 def _delete(user_id: int, session_ids: Sequence[int]) -> None:

@@ -21,7 +21,7 @@ from chalicelib.storage.engine import (
     condition_failed,
     item_or_none,
     new_id,
-    optimistic,
+    retry_on_race,
     with_fresh_ids,
 )
 from chalicelib.storage.table import (
@@ -168,7 +168,10 @@ def record_failed_login(login: str, client: str) -> int | None:
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-        throttle = item_or_none(LoginThrottleItem, LoginThrottleItem.key(login, client))
+        counted = item_or_none(LoginThrottleItem, LoginThrottleItem.key(login, client))
+        if counted is None:  # expired (TTL) since this failure was counted: nothing to lock
+            return None
+        throttle = counted
     excess = int(throttle.failures or 0) - FREE_FAILURES
     if excess <= 0:
         return None
@@ -280,7 +283,7 @@ def update_profile(user_id: int, changes: dict[str, Any]) -> UserItem:
         user.updated_at = now
         return user
 
-    return optimistic(attempt)
+    return retry_on_race(attempt)
 
 
 class PasswordChangeLost(Exception):
