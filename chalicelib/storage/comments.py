@@ -231,7 +231,7 @@ def add_reply(parent_id: int, user_id: int, text: str) -> CommentItem:
         reply = _new_comment(parent.movie_id, ancestors, user_id, text)
         tx = Transaction()
         _put_new(tx, reply)
-        tx.update(PARENT, _comment_of(parent), [CommentItem.reply_count.add(1)], _live())
+        tx.update(PARENT, _comment_of(parent), [CommentItem.reply_count.add(1)], _not_tombstoned())
         tx.update(PARENT_REF, parent, [CommentRefItem.reply_count.add(1)])
         tx.check(MOVIE, MovieItem, MovieItem.key(parent.movie_id), MovieItem.pk.exists())
         try:
@@ -279,7 +279,7 @@ def _delete_once(comment_id: int, user_id: int) -> None:
     if ref.user_id == user_id:
         guard = _written_by(user_id)
     else:
-        guard = _live()
+        guard = _not_tombstoned()
         tx.check(OWNER, MovieItem, MovieItem.key(ref.movie_id), MovieItem.user_id == user_id)
     if ref.reply_count:
         _tombstone(tx, ref, guard)
@@ -356,12 +356,12 @@ def _comment_of(ref: CommentRefItem) -> CommentItem:
     return CommentItem(MovieItem.partition(ref.movie_id), ref.comment_sk)
 
 
-def _live() -> Condition:
+def _not_tombstoned() -> Condition:
     live: Condition = CommentItem.pk.exists() & (CommentItem.deleted == False)  # noqa: E712
     return live
 
 
 def _written_by(user_id: int) -> Condition:
     """The author's own comment, not a tombstone (a tombstone has no author)."""
-    own: Condition = _live() & (CommentItem.user_id == user_id)
+    own: Condition = _not_tombstoned() & (CommentItem.user_id == user_id)
     return own

@@ -1,7 +1,7 @@
 """Items for data that already exists elsewhere (``make migrate-seed``).
 
 The items are built by the same functions the API writes through
-(``users.user_item``/``claim_item``, ``movies.new_movie_items`` (the movie
+(``UserItem.new``, ``users.claim_item``, ``movies.new_movie_items`` (the movie
 and its counter shards), ``RatingItem.new``, ``CommentItem.new`` and
 ``CommentRefItem.new``), so an imported movie is stored exactly as one
 entered through the API, with its derived data computed from the whole
@@ -42,7 +42,7 @@ from chalicelib.storage.table import (
     UserItem,
     UsernameItem,
 )
-from chalicelib.storage.users import claim_item, user_item
+from chalicelib.storage.users import claim_item
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def user_items(user: ImportedUser) -> tuple[UserItem, TableItem, TableItem]:
         "last_name": user.last_name,
         "phone_number": user.phone_number,
     }
-    profile = user_item(
+    profile = UserItem.new(
         user.id,
         fields,
         user.password_hash,

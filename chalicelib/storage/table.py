@@ -181,6 +181,27 @@ class UserItem(TableItem, discriminator="user"):
     def key(user_id: int) -> tuple[str, str]:
         return session_check.profile_key(user_id)
 
+    @classmethod
+    def new(
+        cls,
+        user_id: int,
+        fields: dict[str, Any],
+        password_hash: str,
+        *,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> UserItem:
+        """A profile (signup, and the migration): ``fields`` are the user's own details."""
+        return cls(
+            *cls.key(user_id),
+            id=user_id,
+            password_hash=password_hash,
+            created_at=created_at,
+            updated_at=updated_at,
+            sessions=frozenset(),  # logins add to it: it must exist as a map
+            **fields,
+        )
+
     @staticmethod
     def session_entry(session_id: int) -> Path:
         """The path of one session's entry in ``sessions`` (for conditions and updates)."""

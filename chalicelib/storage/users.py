@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -57,7 +57,7 @@ def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
     def attempt() -> UserItem:
         user_id = new_id()
         now = utcnow()
-        user = user_item(user_id, fields, password_hash, created_at=now, updated_at=now)
+        user = UserItem.new(user_id, fields, password_hash, created_at=now, updated_at=now)
         tx = Transaction()
         tx.put("user", user, condition=UserItem.pk.does_not_exist())
         _claim(tx, UsernameItem, "username", fields["username"], user_id, password_hash)
@@ -66,26 +66,6 @@ def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
         return user
 
     return with_fresh_ids(attempt, clash_label="user")
-
-
-def user_item(
-    user_id: int,
-    fields: dict[str, Any],
-    password_hash: str,
-    *,
-    created_at: datetime,
-    updated_at: datetime,
-) -> UserItem:
-    """The user's profile item (signup, and the migration from the original deployment)."""
-    return UserItem(
-        *UserItem.key(user_id),
-        id=user_id,
-        password_hash=password_hash,
-        created_at=created_at,
-        updated_at=updated_at,
-        sessions=frozenset(),  # logins add to it: it must exist as a map
-        **fields,
-    )
 
 
 def claim_item(
