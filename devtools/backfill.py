@@ -3,7 +3,7 @@
 Run once after deploying a version whose items carry something older ones
 lack (the README's upgrade notes say which). Today that is one thing: a
 user profile written before sessions were listed on it has no ``sessions``
-map, and its user cannot log in until it has one
+map, which its user's first login would otherwise make, at two more calls
 (``storage.sessions.start_listing``). A parallel Scan of the profiles that
 lack it, keys only, and one conditional UpdateItem each; a rerun finds none.
 The Scan is this operator's tool's: no deployed function is allowed one.

@@ -322,14 +322,14 @@ CACHED_ROUTES = (
 # How long a cached page is served. A list item's counters already trail by up to the
 # stream's batching window plus the handler's run; the cache adds this, so they trail by
 # at most 20 + 10 s plus the handler's run, inside the minute the contract allows; a
-# new comment or rating reaches its list within 10 s (the detail shows it at once).
+# new comment or rating reaches its list within 10 s.
 CACHE_TTL_SECONDS = 10
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: pages of at most 100 items, a short TTL
-# No header keys the cache. Not X-Request-Id either: a client that sends a fresh one per
-# request, as request ids are meant to be, would miss the cache every time, and anyone
-# could read past it to DynamoDB at will. A cached answer carries the X-Request-Id of the
-# request that filled it; API Gateway's own x-amzn-RequestId names each request.
-CACHE_KEY_HEADERS: tuple[str, ...] = ()
+# The request header that also keys the cache. The contract echoes a caller's own
+# X-Request-Id, so a cached answer must not carry another caller's: a client that sends
+# one gets an answer of its own (and bypasses the cache, as any client can by varying its
+# query; see docs/PERFORMANCE.md), and the clients that send none share one.
+CACHE_KEY_HEADERS: tuple[str, ...] = ("X-Request-Id",)
 
 
 def cached_operations() -> list[tuple[str, str, Operation]]:

@@ -2,7 +2,8 @@
 
 A login at the cap evicts (the expired sessions first, else the least
 recently used), and logins racing at the cap never pass it. A profile
-written before sessions were listed on it gets its map from ``make backfill``.
+written before sessions were listed on it gets its map at its first login,
+or from ``make backfill``.
 """
 
 from __future__ import annotations
@@ -191,11 +192,32 @@ def test_the_backfill_gives_old_profiles_their_map_and_their_users_log_in(
     assert dynamodb_calls.calls["UpdateItem"] == 0
 
 
-def test_start_listing_leaves_an_existing_map_and_a_missing_profile_alone(
+def test_start_listing_changes_neither_an_existing_map_nor_a_missing_profile(
     api: Api, alice: User
 ) -> None:
     before = profile_sessions(alice)
-    assert sessions.start_listing(alice.id) is True
+    assert sessions.start_listing(alice.id) is False
     assert profile_sessions(alice) == before
     assert sessions.start_listing(alice.id + 1) is False
     assert UserItem.count(UserItem.key(alice.id + 1)[0]) == 0
+
+
+def test_an_old_profile_logs_in_before_the_backfill_and_gets_its_map(
+    api: Api, alice: User, dynamodb_calls: CallCounter
+) -> None:
+    without_sessions_map(alice)
+    dynamodb_calls.reset()
+
+    tokens = login(api, alice)
+
+    # The transaction DynamoDB refuses (no map to add to), the map made, the transaction again.
+    assert dict(dynamodb_calls.calls) == {
+        "BatchGetItem": 1,
+        "TransactWriteItems": 2,
+        "UpdateItem": 1,
+    }
+    assert profile_sessions(alice) == {session_id(tokens["access_token"])}
+    assert listed(api, tokens["access_token"]) == [session_id(tokens["access_token"])]
+    dynamodb_calls.reset()
+    login(api, alice)
+    assert dict(dynamodb_calls.calls) == {"BatchGetItem": 1, "TransactWriteItems": 1}

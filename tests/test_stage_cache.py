@@ -47,7 +47,7 @@ def test_no_cached_route_names_the_caller_nor_is_the_detail_or_the_average_cache
     assert "/movies/{movie_id}/ratings/average" not in cached
 
 
-def test_a_cached_page_is_keyed_by_its_path_ids_and_its_whole_query_and_no_header(
+def test_a_cached_page_is_keyed_by_its_path_ids_its_whole_query_and_the_callers_request_id(
     api: dict[str, Any],
 ) -> None:
     paths = api["DefinitionBody"]["paths"]
@@ -60,6 +60,7 @@ def test_a_cached_page_is_keyed_by_its_path_ids_and_its_whole_query_and_no_heade
         expected = [
             *(f"method.request.path.{name}" for name in operation.path_params),
             *(f"method.request.querystring.{name}" for name in operation.query.model_fields),
+            "method.request.header.X-Request-Id",
         ]
         assert keys == expected
         declared = {f"method.request.{p['in']}.{p['name']}" for p in get["parameters"]}

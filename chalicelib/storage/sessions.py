@@ -54,11 +54,12 @@ Protocol
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
@@ -156,7 +157,7 @@ def start(
         throttle = LoginThrottleItem(*LoginThrottleItem.key(login, forget_failures_of))
         tx.delete("throttle", throttle)
     try:
-        tx.commit()
+        _commit_listing_if_unlisted(tx, user_id)
     except ConditionFailed as exc:
         if "credentials" in exc.labels:
             raise CredentialsChanged() from exc
@@ -164,6 +165,18 @@ def start(
             raise SessionLimitReached() from exc
         raise SessionIdTaken() from exc
     return session
+
+
+def _commit_listing_if_unlisted(tx: Transaction, user_id: int) -> None:
+    """Commit ``tx``; if DynamoDB refused it because the profile has no map yet, make one
+    and commit again (with a new token: it is a new request)."""
+    try:
+        tx.commit()
+    except TransactWriteError:
+        if not start_listing(user_id):
+            raise
+        tx.token = str(uuid.uuid4())
+        tx.commit()
 
 
 def _room_for_one(evicting: Sequence[int]) -> Condition:
@@ -179,16 +192,16 @@ def start_listing(user_id: int) -> bool:
     """Give a profile written before sessions were listed on it an empty ``sessions`` map.
 
     A login adds its entry by its path in the map, which DynamoDB refuses
-    while the map does not exist, so such a profile cannot log in until
-    this has run (``make backfill``). One UpdateItem; ``if_not_exists``
-    leaves a map that exists alone, so running it twice is harmless.
-    ``False``: the profile is gone.
+    while the map does not exist: ``start`` then calls this and tries once
+    more, so such a user's first login costs two more calls, and ``make
+    backfill`` spares them. One conditional UpdateItem; ``False`` when it
+    changed nothing (the map exists, or the profile is gone).
     """
     profile = UserItem(*UserItem.key(user_id))
     try:
         profile.update(
             [UserItem.listing_sessions()],
-            condition=UserItem.pk.exists(),
+            condition=UserItem.pk.exists() & UserItem.sessions.does_not_exist(),
         )
     except UpdateError as exc:
         if condition_failed(exc):
