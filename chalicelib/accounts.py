@@ -29,9 +29,10 @@ from datetime import timedelta
 from chalicelib import errors, security
 from chalicelib.settings import get_settings
 from chalicelib.storage import sessions, users
+from chalicelib.storage.engine import backoff
 from chalicelib.storage.table import SessionItem, utcnow
 
-START_TRIES = 4  # a clashing id, an eviction, an eviction raced: all rare
+START_TRIES = 6  # a clashing id, an eviction, evictions raced by other logins: all rare
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,12 @@ def _start_session(
     """Start the session: one transaction, or at the cap one Query and one more (eviction).
 
     Tried again with a new id on the rare clash, and after an eviction that
-    another login's raced (the victims it chose were gone).
+    another login's raced (the victims it chose were gone): logins racing at
+    the cap choose the same least recently used session, so each that loses
+    backs off (full jitter) before it reads again and chooses the next.
     """
     evicting: list[int] = []
-    for _ in range(START_TRIES):
+    for attempt in range(START_TRIES):
         session_id = sessions.new_session_id()
         refresh = security.new_refresh_token(credentials.user_id, session_id)
         try:
@@ -121,6 +124,8 @@ def _start_session(
         except sessions.SessionIdTaken:
             continue
         except sessions.SessionLimitReached:
+            if evicting:  # another login at the cap evicted these first: let the racers part
+                backoff(attempt)
             found = sessions.eviction(credentials.user_id)
             if found is None:  # the user is gone
                 raise errors.InvalidCredentials() from None

@@ -17,7 +17,8 @@ from chalicelib.settings import get_settings
 from chalicelib.storage import engine, sessions
 from chalicelib.storage.table import SessionItem, UserItem
 from devtools.backfill import backfill
-from tests.helpers.api import Api, CallCounter, User
+from tests.helpers.api import PASSWORD, Api, CallCounter, User
+from tests.helpers.concurrency import all_at_once
 from tests.helpers.sessions import (
     age_session,
     assert_access_refused,
@@ -148,6 +149,17 @@ def test_logins_racing_at_the_cap_never_pass_it(api: Api, alice: User, small_cap
         events.unregister("provide-client-params.dynamodb", another_login_first)
 
     assert raced
+    assert len(profile_sessions(alice)) == small_cap
+
+
+@pytest.mark.usefixtures("concurrent_requests")
+def test_eight_logins_at_the_cap_at_once_all_succeed(api: Api, alice: User, small_cap: int) -> None:
+    logins(api, alice, small_cap - 1)
+
+    form = {"username": alice.username, "password": PASSWORD}
+    answers = all_at_once([lambda: api.post("/login", form)] * 8)
+
+    assert [answer.status_code for answer in answers] == [200] * 8
     assert len(profile_sessions(alice)) == small_cap
 
 
