@@ -51,7 +51,13 @@ from tests.helpers.table import (
 copy_each_table_once_per_transaction()  # moto copied a table per transaction action
 
 # The fixtures one topic's test modules share, kept beside that topic's helpers.
-pytest_plugins = ["tests.helpers.migration", "tests.helpers.ratings", "tests.helpers.template"]
+pytest_plugins = [
+    "tests.helpers.faults",
+    "tests.helpers.migration",
+    "tests.helpers.ratings",
+    "tests.helpers.template",
+    "tests.helpers.worlds",
+]
 
 
 @pytest.fixture(autouse=True)
