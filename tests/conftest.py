@@ -1,7 +1,9 @@
 """Fixtures: dummy AWS credentials, moto with the real table, the app's client,
 users logged in through the real ``/login``, the stream, and a DynamoDB call counter.
 
-What the fixtures build with (and what tests import) is in ``tests/helpers``.
+What the fixtures build with (and what tests import) is in ``tests/helpers``;
+the few fixtures that only one topic's modules use live there too, beside
+that topic's helpers, registered below in ``pytest_plugins``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ from tests.helpers.table import (
 )
 
 copy_each_table_once_per_transaction()  # moto copied a table per transaction action
+
+# The fixtures one topic's test modules share, kept beside that topic's helpers.
+pytest_plugins = [
+    "tests.helpers.faults",
+    "tests.helpers.migration",
+    "tests.helpers.ratings",
+    "tests.helpers.template",
+    "tests.helpers.worlds",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -33,7 +33,8 @@ from chalicelib import security
 from chalicelib.http.operations import operation_of
 from chalicelib.settings import get_settings
 from tests.helpers.api import PASSWORD, Api, User, body, user_payload
-from tests.helpers.snapshots import Key, Snapshot, built_once, changed_keys, table_items
+from tests.helpers.snapshots import Key, Snapshot, changed_keys, table_items
+from tests.helpers.worlds import built_once_for, created, movie_with_a_thread
 
 MALLORY_SAYS_SHE_IS = "alice"
 
@@ -92,22 +93,21 @@ def world(api: Api, make_user: Callable[[str], User]) -> World:
             email="alice.private@example.com",
         )
         mallory = make_user("mallory")
-        text = {"comment_text": "Alice's comment"}
-        movie = created(api, alice, "/movies", {"title": "Alice's movie", "description": "Hers"})
-        created(api, alice, f"/movies/{movie}/ratings", {"rating": 8})
-        comment = created(api, alice, f"/movies/{movie}/comments", text)
-        reply = created(api, alice, f"/comments/{comment}/replies", text)
+        text = "Alice's comment"
+        movie, comment, reply = movie_with_a_thread(
+            api,
+            alice,
+            {"title": "Alice's movie", "description": "Hers"},
+            rater=alice,
+            rating=8,
+            text=text,
+            replier=alice,
+        )
         mallorys = created(api, mallory, "/movies", {"title": "Mallory's movie"})
-        created(api, alice, f"/movies/{mallorys}/comments", text)
+        created(api, alice, f"/movies/{mallorys}/comments", {"comment_text": text})
         return World(api, alice, mallory, movie, comment, reply, mallorys)
 
-    return replace(built_once("authorization", build), api=api)
-
-
-def created(api: Api, user: User, path: str, payload: dict[str, Any]) -> int:
-    response = api.post(path, payload, token=user.token)
-    assert response.status_code in (200, 201), response.body
-    return int(body(response)["id"])
+    return built_once_for(api, "authorization", build)
 
 
 def make_user_with(api: Api, name: str, **fields: str) -> User:

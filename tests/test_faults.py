@@ -8,72 +8,39 @@ cancelled transactions (``TransactionConflict``) and unprocessed batch
 keys. When DynamoDB stays throttled, failing or silent, the answer is a 503
 with ``Retry-After`` and nothing written; when it recovers, each write lands
 exactly once, even when a first attempt landed and only its answer was lost.
+
+Batches, lost answers and the stream are in ``test_faults_batches_and_the_stream.py``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from app import app
 from chalicelib.http.operations import operation_of
-from chalicelib.settings import get_settings
 from chalicelib.storage import engine
-from chalicelib.storage.table import LoginThrottleItem
-from devtools.stream_runner import StreamRunner
-from tests.helpers.api import PASSWORD, UNAVAILABLE, Api, User, body, user_payload
-from tests.helpers.faults import CONFLICT, TRANSIENT, DynamoFaults, error_answer, install
-from tests.helpers.movies import add_children, remaining
-from tests.helpers.snapshots import Snapshot, built_once, changed_keys, restore, table_items
+from tests.helpers.api import PASSWORD, User, body, user_payload
+from tests.helpers.faults import (
+    BOTOCORE_ATTEMPTS,
+    CONFLICT,
+    TRANSIENT,
+    DynamoFaults,
+    assert_unavailable,
+    error_answer,
+)
+from tests.helpers.snapshots import Snapshot, changed_keys, restore, table_items
+from tests.helpers.worlds import World, rate
 
-BOTOCORE_ATTEMPTS = 4  # PynamoDB's default: botocore "standard" mode, 1 + 3 retries
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 # Attributes that differ between two runs of one request: new ids, times, salted hashes.
 VOLATILE = {"pk", "sk", "id", "created_at", "updated_at", "gsi1pk", "gsi1sk", "gsi2sk"}
 VOLATILE |= {"expires_at", "locked_until", "last_failure_id", "comment_sk", "password_hash"}
 VOLATILE |= {"refresh_hash", "rotated_at", "last_used_at", "ended_at"}
 VOLATILE_BY_KIND = {"username": {"user_id"}, "email": {"user_id"}}
-
-
-@dataclass
-class World:
-    """Alice's movie with Bob's rating, Alice's comment and Bob's reply to it."""
-
-    api: Api
-    alice: User
-    bob: User
-    movie: int
-    comment: int
-    reply: int
-    refresh: str  # the refresh token of another session of Alice's
-    session: int  # that session's id
-
-
-@pytest.fixture
-def world(api: Api, make_user: Callable[[str], User]) -> World:
-    def build() -> World:
-        alice, bob = make_user("alice"), make_user("bob")
-        movie = body(api.post("/movies", {"title": "Faulty Towers"}, token=alice.token))["id"]
-        rating = api.post(f"/movies/{movie}/ratings", {"rating": 7}, token=bob.token)
-        assert rating.status_code == 200
-        text = {"comment_text": "Basil!"}
-        comment = body(api.post(f"/movies/{movie}/comments", text, token=alice.token))["id"]
-        reply = body(api.post(f"/comments/{comment}/replies", text, token=bob.token))["id"]
-        tokens = body(api.post("/login", {"username": "alice", "password": PASSWORD}))
-        session = int(tokens["refresh_token"].split(".")[1])
-        return World(api, alice, bob, movie, comment, reply, tokens["refresh_token"], session)
-
-    return replace(built_once("faults", build), api=api)
-
-
-@pytest.fixture
-def faults(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoFaults]:
-    yield install(monkeypatch)
 
 
 @dataclass(frozen=True)
@@ -175,12 +142,6 @@ def test_every_route_that_uses_the_table_has_a_fault_scenario() -> None:
 
 
 # ---------------------------------------------------------------- DynamoDB stays unavailable
-
-
-def assert_unavailable(response: Any) -> None:
-    assert response.status_code == 503, response.body
-    assert body(response) == UNAVAILABLE
-    assert response.headers["Retry-After"] == "1"
 
 
 @pytest.mark.parametrize("call", CALLS, ids=lambda call: call.id)
@@ -287,12 +248,6 @@ def test_after_any_transient_fault_each_write_lands_exactly_once(
     check_recovery(world, faults, call, list(TRANSIENT))
 
 
-def rate(world: World, value: int) -> Any:
-    return world.api.post(
-        f"/movies/{world.movie}/ratings", {"rating": value}, token=world.alice.token
-    )
-
-
 def test_a_transaction_conflict_is_retried_with_the_same_token_and_counted_once(
     world: World, faults: DynamoFaults
 ) -> None:
@@ -315,102 +270,3 @@ def test_a_transaction_still_in_progress_is_botocores_to_retry(
     assert faults.app_backoffs == []
     average = body(world.api.get(f"/movies/{world.movie}/ratings/average"))
     assert average == {"average_rating": 8.0, "rating_count": 2}
-
-
-# ---------------------------------------------------------------- batches, lost answers, the stream
-
-
-def unprocessed_keys(keys: list[dict[str, Any]]) -> Callable[[], tuple[int, str]]:
-    """A BatchGetItem answer that read nothing and hands every key back."""
-
-    def answer() -> tuple[int, str]:
-        table = get_settings().table_name
-        unread = {"Responses": {table: []}, "UnprocessedKeys": {table: {"Keys": keys}}}
-        return 200, json.dumps(unread)
-
-    return answer
-
-
-LOGIN_KEYS = [
-    {"pk": {"S": "USERNAME#bob"}, "sk": {"S": "USERNAME"}},
-    {"pk": {"S": "LOGIN#bob"}, "sk": {"S": "CLIENT#127.0.0.1"}},
-]
-
-
-def test_a_login_whose_keys_stay_unprocessed_is_a_bounded_503(
-    world: World, faults: DynamoFaults
-) -> None:
-    """A throttled batch comes back as unprocessed keys: asking again at once, forever, spins."""
-    faults.fail("BatchGetItem", unprocessed_keys(LOGIN_KEYS))
-    response = world.api.post("/login", {"username": "bob", "password": PASSWORD})
-    assert_unavailable(response)
-    assert faults.attempts["BatchGetItem"] == engine.MAX_ATTEMPTS
-    assert len(faults.app_backoffs) == engine.MAX_ATTEMPTS - 1
-
-
-def test_a_login_whose_keys_come_back_unprocessed_once_still_succeeds(
-    world: World, faults: DynamoFaults
-) -> None:
-    faults.fail("BatchGetItem", unprocessed_keys(LOGIN_KEYS), times=1)
-    response = world.api.post("/login", {"username": "bob", "password": PASSWORD})
-    assert response.status_code == 200, response.body
-    assert faults.attempts["BatchGetItem"] == 2
-
-
-def test_a_failed_login_whose_answer_was_lost_is_counted_once(
-    world: World, faults: DynamoFaults
-) -> None:
-    faults.fail("UpdateItem", TRANSIENT["read-timeout"], times=1, lands=True)
-    response = world.api.post("/login", {"username": "bob", "password": "not the password"})
-    assert response.status_code == 401
-    throttle = LoginThrottleItem.get(*LoginThrottleItem.key("bob", "127.0.0.1"))
-    assert throttle.failures == 1
-
-
-def test_the_stream_cleanup_survives_throttling_and_a_redelivery_finishes_it(
-    world: World, faults: DynamoFaults, stream: StreamRunner
-) -> None:
-    """A batch whose movie failed is reported back, retried, and given up; redelivery finishes."""
-    add_children(world.movie, range(1, 31))
-    assert world.api.delete(f"/movies/{world.movie}", token=world.alice.token).status_code == 204
-    faults.fail("BatchWriteItem", TRANSIENT["throttling"], times=BOTOCORE_ATTEMPTS - 1)
-    stream.drain()
-    assert remaining(world.movie) == []
-    [batch] = stream.delivered
-    faults.clear()
-    add_children(world.movie, range(1, 31))
-    faults.fail("BatchWriteItem", TRANSIENT["throttling"])
-    answer = stream.redeliver(batch)
-    [removal] = batch
-    assert answer == {
-        "batchItemFailures": [{"itemIdentifier": removal["dynamodb"]["SequenceNumber"]}]
-    }
-    assert len(remaining(world.movie)) == 60
-    faults.clear()
-    assert stream.redeliver(batch) == {"batchItemFailures": []}
-    assert remaining(world.movie) == []
-
-
-def test_a_recount_that_stays_throttled_is_retried_by_the_mapping_until_it_lands(
-    world: World, faults: DynamoFaults, stream: StreamRunner
-) -> None:
-    """The list's copy is written by the stream; a failed write is retried, never lost."""
-    stream.drain()
-    assert rate(world, 9).status_code == 200
-    faults.fail("UpdateItem", TRANSIENT["throttling"], times=2 * BOTOCORE_ATTEMPTS)
-    stream.drain()
-    assert len(stream.delivered) == 3  # two failed deliveries of the batch, then the one that took
-    assert stream.given_up == []
-    [listed] = body(world.api.get("/movies"))["data"]
-    assert (listed["average_rating"], listed["rating_count"]) == (8.0, 2)
-
-
-def test_a_movie_created_when_the_answer_was_lost_is_created_once(
-    world: World, faults: DynamoFaults
-) -> None:
-    faults.fail("TransactWriteItems", TRANSIENT["read-timeout"], times=1, lands=True)
-    response = world.api.post("/movies", {"title": "Waldorf Salad"}, token=world.alice.token)
-    assert response.status_code == 201, response.body
-    mine = body(world.api.get("/movies/user", token=world.alice.token))["data"]
-    assert [movie["title"] for movie in mine] == ["Waldorf Salad", "Faulty Towers"]
-    assert mine[0]["id"] == body(response)["id"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -29,8 +29,9 @@ from pydantic import BaseModel
 from app import app
 from chalicelib.http.operations import Operation, operation_of
 from chalicelib.http.parsing import MAX_JSON_DEPTH
-from tests.helpers.api import PASSWORD, Api, User, body, user_payload
-from tests.helpers.snapshots import Snapshot, built_once, changed_keys, restore, table_items
+from tests.helpers.api import PASSWORD, Api, User, user_payload
+from tests.helpers.snapshots import Snapshot, changed_keys, restore, table_items
+from tests.helpers.worlds import built_once_for, movie_with_a_thread
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -47,14 +48,12 @@ class World:
 def world(api: Api, make_user: Callable[[str], User]) -> World:
     def build() -> World:
         alice = make_user("alice")
-        movie = body(api.post("/movies", {"title": "Fuzzed"}, token=alice.token))["id"]
-        api.post(f"/movies/{movie}/ratings", {"rating": 5}, token=alice.token)
-        text = {"comment_text": "Fuzz me"}
-        comment = body(api.post(f"/movies/{movie}/comments", text, token=alice.token))["id"]
-        reply = body(api.post(f"/comments/{comment}/replies", text, token=alice.token))["id"]
+        movie, comment, reply = movie_with_a_thread(
+            api, alice, {"title": "Fuzzed"}, rater=alice, rating=5, text="Fuzz me", replier=alice
+        )
         return World(api, alice, (movie, comment, reply, alice.id))
 
-    return replace(built_once("fuzz", build), api=api)
+    return built_once_for(api, "fuzz", build)
 
 
 # ---------------------------------------------------------------- hostile values

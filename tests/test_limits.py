@@ -4,11 +4,12 @@ Already tested elsewhere, and not repeated here: a body over the limit on
 ``/signup`` (test_http), JSON nested past 32 levels (test_http), ``limit``
 0 and 101 and ``offset``/``skip`` below 0 (each list's tests), ``offset``
 10,001 on ``/movies``, titles of 201 and descriptions of 5,001 characters
-(test_movies), comments of 2,001 and replies 33 levels deep (test_comments),
-usernames of 2 and 51 characters and passwords of 73 bytes (test_users), a
-5,000-character token (test_auth). Here: every route that takes a body, the
-other fields at and one past their bounds, the other lists' caps, cursors,
-header sizes, and how much one response may carry.
+(test_movies), comments of 2,001 (test_comments), replies 33 levels deep
+(test_comments_replies), usernames of 2 and 51 characters and passwords of
+73 bytes (test_users), a 5,000-character token (test_auth). Here: every
+route that takes a body, the other fields at and one past their bounds, the
+other lists' caps, cursors, header sizes, and how much one response may
+carry.
 """
 
 from __future__ import annotations

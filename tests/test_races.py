@@ -1,14 +1,14 @@
 """Requests racing each other over HTTP, from threads, with invariants checked afterwards.
 
-Already raced elsewhere, and not repeated: sixteen users rating one movie and
-one user re-rating from eight threads (test_ratings), signups for one name
-and renames into one name (test_users), replies racing their parent's
-delete in storage calls and at the exact gap between read and write
-(test_comments). Here, over HTTP (the test client gives each thread its own
-``current_request``): those replies again, rating against unrating, ratings
-against the movie's delete, password changes against each other and
-against renames, failed logins counted from many threads, signups for one
-e-mail, partial updates of one movie, and one comment deleted twice.
+Already raced elsewhere, and not repeated: sixteen users rating one movie
+and one user re-rating from eight threads (test_ratings_races), signups for
+one name and renames into one name (test_users), replies racing their
+parent's delete in storage calls and at the exact gap between read and
+write (test_comments_races). Here, over HTTP (the test client gives each
+thread its own ``current_request``): those replies again, rating against
+unrating, ratings against the movie's delete, password changes against each
+other and against renames, failed logins counted from many threads, signups
+for one e-mail, partial updates of one movie, and one comment deleted twice.
 """
 
 from __future__ import annotations

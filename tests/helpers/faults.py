@@ -13,16 +13,20 @@ how often botocore retried and what reached the app after it gave up.
 ``TransactWriteItems`` ``ClientRequestToken`` for ten minutes and answers a
 resend of a landed one without applying it again; moto ignores tokens, so
 this emulates that for the tokens it saw land.
+
+The ``faults`` fixture (registered for every test by ``tests/conftest.py``)
+installs it once the ``world`` is built; ``install`` does so anywhere.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.retries import standard
@@ -30,7 +34,9 @@ from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from chalicelib.storage import engine
+from tests.helpers.api import UNAVAILABLE, body
 
+BOTOCORE_ATTEMPTS = 4  # PynamoDB's default: botocore "standard" mode, 1 + 3 retries
 DYNAMODB_ERROR = "com.amazonaws.dynamodb.v20120810#{code}"
 
 
@@ -189,3 +195,15 @@ def install(monkeypatch: Any) -> DynamoFaults:
     events.unregister("before-send", botocore_stubber)
     events.register("before-send.dynamodb", faults.send)
     return faults
+
+
+@pytest.fixture
+def faults(world: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoFaults]:
+    """``install``, after the ``world`` is built (building it meets no fault)."""
+    yield install(monkeypatch)
+
+
+def assert_unavailable(response: Any) -> None:
+    assert response.status_code == 503, response.body
+    assert body(response) == UNAVAILABLE
+    assert response.headers["Retry-After"] == "1"
