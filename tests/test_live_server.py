@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.api import PASSWORD, user_payload
+
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"
 
 
 @dataclass
@@ -53,18 +54,7 @@ class LiveApi:
         return Answer(status, headers, json.loads(raw) if raw else None)
 
     def user(self, name: str) -> tuple[int, str]:
-        created = self.call(
-            "POST",
-            "/signup",
-            {
-                "username": name,
-                "first_name": "Test",
-                "last_name": "User",
-                "phone_number": "+12345678901",
-                "email": f"{name}@example.com",
-                "password": PASSWORD,
-            },
-        )
+        created = self.call("POST", "/signup", user_payload(name))
         assert created.status == 200, created.body
         login = self.call("POST", "/login", {"username": name, "password": PASSWORD})
         return created.body["id"], login.body["access_token"]
