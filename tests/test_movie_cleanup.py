@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.storage.changes import CLEANUP_ITEMS_PER_STEP
+from chalicelib.storage.changes import CLEANUP_ITEMS_PER_STEP, MARKERS_READ
 from chalicelib.storage.engine import BATCH_WRITE_ITEMS
 from chalicelib.storage.table import (
     CommentRefItem,
@@ -132,7 +132,7 @@ def test_a_big_movie_is_cleaned_up_over_several_invocations_each_bounded(
     assert len(invocations) == 3
     for calls, items_read in invocations:
         assert calls["Query"] == 1
-        assert items_read <= CLEANUP_ITEMS_PER_STEP + 1  # the step's items and the marker
+        assert items_read <= CLEANUP_ITEMS_PER_STEP + 1 + MARKERS_READ  # items, markers
         assert calls["BatchWriteItem"] <= STEP_DELETES // BATCH_WRITE_ITEMS
         moves = calls["PutItem"] + calls["TransactWriteItems"] + calls["DeleteItem"]
         assert moves == 1  # the marker: put, moved on, removed
@@ -174,6 +174,22 @@ def test_redelivering_any_record_of_a_cleanup_is_harmless(
         assert stream.redeliver(batch) == {"batchItemFailures": []}
         assert invocations[-1][0] == Counter({"Query": 1})
     assert remaining(movie_id) == []  # no marker came back
+
+
+def test_a_second_chain_started_by_a_concurrent_first_step_does_not_stall_the_cleanup(
+    api: Api, alice: User, stream: StreamRunner
+) -> None:
+    """Two deliveries of the removal at once: the slower one's marker lands late, stale."""
+    movie_id = deleted_movie_with(api, alice, BIG)
+    next_batch(stream)  # step 0: CLEANUP#1
+    next_batch(stream)  # step 1: CLEANUP#1 replaced by CLEANUP#2
+    MovieCleanupItem.new(movie_id, 1, CLEANUP_ITEMS_PER_STEP).save()  # the slower step 0's
+    assert markers(movie_id) == ["CLEANUP#0000000001", "CLEANUP#0000000002"]
+
+    stream.drain()
+
+    assert remaining(movie_id) == []
+    assert refs_left(BIG) == []
 
 
 def next_batch(stream: StreamRunner) -> None:

@@ -31,11 +31,13 @@ marker's ``INSERT`` is the next step's record), or removing it when nothing
 is left. A step acts only when the record names the current step: the
 movie's ``REMOVE`` when there is no marker yet, a marker's ``INSERT`` while
 it is still the marker. A redelivered, duplicated or out-of-order record
-names a step that is done and does nothing, so exactly one chain of steps
-runs; a step that failed half-way is retried by Lambda and finds fewer
-items to delete. Nothing can join the collection meanwhile: every rating
-and comment write checks its counter shard or the movie in its
-transaction, and both went with the movie.
+names a step that is done and does nothing. Two deliveries of the first
+step handled at the same moment can each write a marker; the current one
+is the latest step's, the other is stale and goes with the next step's
+items, so one chain goes on and none stalls. A step that failed half-way
+is retried by Lambda and finds fewer items to delete. Nothing can join the
+collection meanwhile: every rating and comment write checks its counter
+shard or the movie in its transaction, and both went with the movie.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ MARKER = "cleanup marker"
 # deletes about 50 items a second per movie: a movie with a million children is gone
 # in under six hours, while its pages already answer 404.
 CLEANUP_ITEMS_PER_STEP = 500
+# Markers a step's Query reads beyond its items: the current one and any stale ones.
+MARKERS_READ = 8
 # What a step reads of each item: what it is, where, and (on the marker) the count so far.
 KEYS_AND_PROGRESS = [
     TableItem.pk.attr_name,
@@ -209,17 +213,24 @@ def clean_up(movie_id: int, steps: Collection[int]) -> str:
 
 
 def _next_items(movie_id: int) -> tuple[MovieCleanupItem | None, list[TableItem]]:
-    """The current marker, if any, and up to a step's worth of the items after it."""
+    """The current marker, if any, and up to a step's worth of the items after it.
+
+    The current marker is the latest step's. There is one marker, unless two
+    deliveries of a first step ran at once and each started a chain; the
+    earlier chain's marker is then stale, and is deleted with the next step's
+    items (``_deletions``), so one chain goes on.
+    """
     results = TableItem.query(
         MovieItem.partition(movie_id),
         consistent_read=True,
-        limit=CLEANUP_ITEMS_PER_STEP + 1,
-        page_size=CLEANUP_ITEMS_PER_STEP + 1,
+        limit=CLEANUP_ITEMS_PER_STEP + 1 + MARKERS_READ,
+        page_size=CLEANUP_ITEMS_PER_STEP + 1 + MARKERS_READ,
         attributes_to_get=KEYS_AND_PROGRESS,
     )
     items = list(results)
-    marker = items[0] if items and isinstance(items[0], MovieCleanupItem) else None
-    children = [item for item in items if not isinstance(item, MovieCleanupItem)]
+    markers = [item for item in items if isinstance(item, MovieCleanupItem)]
+    marker = max(markers, key=lambda found: found.step, default=None)
+    children = [item for item in items if item is not marker]
     return marker, children[:CLEANUP_ITEMS_PER_STEP]
 
 
