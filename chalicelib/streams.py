@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from chalice.app import Blueprint, DynamoDBEvent
@@ -57,43 +58,42 @@ LOCAL_BATCHING_WINDOW_SECONDS = 1.0
     name="table_stream",
 )
 def on_table_change(event: DynamoDBEvent) -> dict[str, Any]:
-    from chalicelib.storage import changes
+    from chalicelib.storage import changes, session_cleanup
 
     logs.configure()  # this function's Lambda imports this module, not app.py
-    decoded = (
-        changes.decode(record.event_name, record.keys or {}, record.sequence_number)
-        for record in event
+    records = [(record.event_name, record.keys or {}, record.sequence_number) for record in event]
+    ended = session_cleanup.by_user(session_cleanup.decode(*record) for record in records)
+    movies = changes.by_movie(
+        change for change in (changes.decode(*record) for record in records) if change
     )
-    failed = _clean_up_sessions(event)
-    for movie_id, group in changes.by_movie(c for c in decoded if c is not None).items():
-        try:
-            done = changes.apply(movie_id, group)
-        except Exception:  # reported to Lambda, which retries from the first failed record
-            log.exception("stream change failed", extra={"fields": {"movie_id": movie_id}})
-            failed += [change.sequence_number for change in group]
-        else:
-            log.info(
-                "stream change applied", extra={"fields": {"movie_id": movie_id, "done": done}}
-            )
+    failed = _each_once(ended, session_cleanup.clean, what="session cleanup", key="user_id")
+    failed += _each_once(
+        {
+            movie_id: [change.sequence_number for change in group]
+            for movie_id, group in movies.items()
+        },
+        lambda movie_id: changes.apply(movie_id, movies[movie_id]),
+        what="stream change",
+        key="movie_id",
+    )
     return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}
 
 
-def _clean_up_sessions(event: DynamoDBEvent) -> list[str]:
-    """Delete the session items that ending sessions together left; the records that failed."""
-    from chalicelib.storage import session_cleanup
+def _each_once(
+    groups: Mapping[int, Sequence[str]], handle: Callable[[int], object], *, what: str, key: str
+) -> list[str]:
+    """Run ``handle`` once per user or movie in ``groups``; the records of those that failed.
 
-    decoded = (
-        session_cleanup.decode(record.event_name, record.keys or {}, record.sequence_number)
-        for record in event
-    )
+    A failure is logged with its trace and reported to Lambda, which retries
+    from the first failed record; the others are done.
+    """
     failed: list[str] = []
-    for user_id, numbers in session_cleanup.by_user(decoded).items():
+    for ident, numbers in groups.items():
         try:
-            deleted = session_cleanup.clean(user_id)
-        except Exception:  # reported to Lambda, which retries from the first failed record
-            log.exception("session cleanup failed", extra={"fields": {"user_id": user_id}})
+            done = handle(ident)
+        except Exception:  # reported back, not raised: the batch's other work stands
+            log.exception(f"{what} failed", extra={"fields": {key: ident}})
             failed += numbers
         else:
-            fields = {"user_id": user_id, "deleted": deleted}
-            log.info("sessions cleaned up", extra={"fields": fields})
+            log.info(f"{what} done", extra={"fields": {key: ident, "done": done}})
     return failed
