@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine
 from tests.helpers.api import PASSWORD, Api, User, body, user_payload
+from tests.helpers.table import app_hook
 
 
 def test_health(api: Api) -> None:
@@ -83,12 +83,8 @@ def test_an_unexpected_error_is_a_bare_500_with_the_trace_only_in_the_log(
     def explode(**_: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    events = engine.connection().client.meta.events
-    events.register("before-call.dynamodb.GetItem", explode)
-    try:
+    with app_hook("before-call.dynamodb.GetItem", explode):
         response = api.get("/users/me", token=alice.token)
-    finally:
-        events.unregister("before-call.dynamodb.GetItem", explode)
     assert response.status_code == 500
     assert body(response) == {"detail": "Internal Server Error"}
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

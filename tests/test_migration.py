@@ -28,7 +28,7 @@ from tests.helpers.api import Api, body, user_payload
 from tests.helpers.migration import SERIAL_MAX, run, token
 from tests.helpers.original_data import World
 from tests.helpers.snapshots import table_items
-from tests.helpers.table import create_table, dynamodb_client
+from tests.helpers.table import app_hook, create_table, dynamodb_client
 
 # ---------------------------------------------------------------- ids
 
@@ -92,11 +92,11 @@ def test_a_run_that_stops_half_way_resumes_to_the_clean_result(
         if calls["n"] > 3:
             raise ConnectionAbortedError("the migration's machine went away")
 
-    events = engine.connection().client.meta.events
-    events.register("before-call.dynamodb.BatchWriteItem", crash_after_some_batches)
-    with pytest.raises(ConnectionAbortedError):
+    with (
+        app_hook("before-call.dynamodb.BatchWriteItem", crash_after_some_batches),
+        pytest.raises(ConnectionAbortedError),
+    ):
         run(url, workers=2)
-    events.unregister("before-call.dynamodb.BatchWriteItem", crash_after_some_batches)
     half = table_items()
     assert 0 < len(half) < len(clean)
     assert run(url, workers=2).outcome == "complete"

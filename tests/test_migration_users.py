@@ -14,13 +14,12 @@ import os
 from typing import Any
 
 from chalicelib import security
-from chalicelib.storage import engine
 from devtools.migrate.report import Report
 from tests.helpers.api import Api, CallCounter, body
 from tests.helpers.migration import login, token
 from tests.helpers.original_data import World
 from tests.helpers.snapshots import table_items
-from tests.helpers.table import dynamodb_client
+from tests.helpers.table import app_hook, dynamodb_client
 
 # ---------------------------------------------------------------- users
 
@@ -172,14 +171,10 @@ def test_two_first_logins_at_once_both_get_in(
 ) -> None:
     """The login whose upgrade lost checks the password against the winner's hash."""
     ada = migrated[0].users["ada"]
-    events = engine.connection().client.meta.events
     hook = _replace_hash_before_the_login_writes(ada.id, "ada", ada.email, "ada's old password")
-    events.register("before-call.dynamodb.TransactWriteItems", hook)
-    dynamodb_calls.reset()
-    try:
+    with app_hook("before-call.dynamodb.TransactWriteItems", hook):
+        dynamodb_calls.reset()
         answer = login(api, "ada", "ada's old password")
-    finally:
-        events.unregister("before-call.dynamodb.TransactWriteItems", hook)
     assert answer.status_code == 200, answer.body
     assert dynamodb_calls.calls == {"BatchGetItem": 2, "TransactWriteItems": 2}
     me = api.get("/users/me", token=body(answer)["access_token"])
@@ -190,13 +185,9 @@ def test_a_password_changed_during_the_first_login_starts_no_session(
     api: Api, migrated: tuple[World, Report]
 ) -> None:
     ada = migrated[0].users["ada"]
-    events = engine.connection().client.meta.events
     hook = _replace_hash_before_the_login_writes(ada.id, "ada", ada.email, "a brand new password")
-    events.register("before-call.dynamodb.TransactWriteItems", hook)
-    try:
+    with app_hook("before-call.dynamodb.TransactWriteItems", hook):
         answer = login(api, "ada", "ada's old password")
-    finally:
-        events.unregister("before-call.dynamodb.TransactWriteItems", hook)
     assert (answer.status_code, body(answer)) == (401, {"detail": "Incorrect username or password"})
     assert not [key for key in table_items() if key[1].startswith("SESSION#")]
     assert login(api, "ada", "a brand new password").status_code == 200

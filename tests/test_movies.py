@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.storage import engine
 from chalicelib.storage.table import COUNTER_SHARDS, CounterShardItem, MovieItem, TableItem
 from tests.helpers.api import Api, CallCounter, User, body
+from tests.helpers.table import app_hook
 
 BAD_DATE = "date_from_datetime_parsing"
 MOVIE = {"title": "King of boys", "description": "Drama", "release_date": "2018-04-24"}
@@ -314,12 +314,8 @@ def test_the_seed_delete_answers_the_movie_as_it_was_when_deleted(api: Api, alic
             patch = api.patch(f"/movies/{movie['id']}", {"title": "Renamed"}, token=alice.token)
             renamed.append(patch)
 
-    events = engine.connection().client.meta.events
-    events.register("before-call.dynamodb.TransactWriteItems", rename_first)
-    try:
+    with app_hook("before-call.dynamodb.TransactWriteItems", rename_first):
         response = api.delete(f"/movie_delete/{movie['id']}", token=alice.token)
-    finally:
-        events.unregister("before-call.dynamodb.TransactWriteItems", rename_first)
     assert renamed[0].status_code == 200
     assert response.status_code == 200, response.body
     assert body(response)["data"]["title"] == "Renamed"

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.storage import engine
 from tests.helpers.api import Api, User, body
+from tests.helpers.table import app_hook
 
 
 class Reads:
@@ -45,10 +45,8 @@ class Reads:
 @pytest.fixture
 def reads() -> Iterator[Reads]:
     recorder = Reads()
-    events = engine.connection().client.meta.events
-    events.register("provide-client-params.dynamodb.Query", recorder)
-    yield recorder
-    events.unregister("provide-client-params.dynamodb.Query", recorder)
+    with app_hook("provide-client-params.dynamodb.Query", recorder):
+        yield recorder
 
 
 def test_the_detail_reads_its_counters_consistently_and_its_threads_eventually(

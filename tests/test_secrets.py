@@ -38,10 +38,10 @@ from chalicelib.settings import (
     get_settings,
     refuse_to_start_if_misconfigured,
 )
-from chalicelib.storage import engine
 from tests.helpers.api import Api, body, user_payload
 from tests.helpers.faults import TRANSIENT, install
 from tests.helpers.snapshots import table_items
+from tests.helpers.table import app_hook
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 JSON = {"Content-Type": "application/json"}
@@ -180,12 +180,8 @@ def run_scenario(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     def explode(**_: Any) -> None:
         raise RuntimeError("the table is on fire")
 
-    events = engine.connection().client.meta.events
-    events.register("before-call.dynamodb.TransactWriteItems", explode)
-    try:
+    with app_hook("before-call.dynamodb.TransactWriteItems", explode):
         expect(500, "PUT", change, {"current_password": second, "new_password": first}, **me)
-    finally:
-        events.unregister("before-call.dynamodb.TransactWriteItems", explode)
 
 
 def test_a_whole_session_logs_no_secret_and_answers_none_in_an_error(

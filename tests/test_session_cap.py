@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine, sessions
+from chalicelib.storage import sessions
 from chalicelib.storage.table import SessionItem, UserItem
 from devtools.backfill import backfill
 from tests.helpers.api import PASSWORD, Api, CallCounter, User
@@ -31,7 +31,7 @@ from tests.helpers.sessions import (
     session_id,
     session_items,
 )
-from tests.helpers.table import dynamodb_client
+from tests.helpers.table import app_hook, dynamodb_client
 
 
 @pytest.fixture
@@ -141,12 +141,8 @@ def test_logins_racing_at_the_cap_never_pass_it(api: Api, alice: User, small_cap
             raced.append(True)
             login(api, alice)
 
-    events = engine.connection().client.meta.events
-    events.register("provide-client-params.dynamodb", another_login_first)
-    try:
+    with app_hook("provide-client-params.dynamodb", another_login_first):
         login(api, alice)
-    finally:
-        events.unregister("provide-client-params.dynamodb", another_login_first)
 
     assert raced
     assert len(profile_sessions(alice)) == small_cap

@@ -35,7 +35,7 @@ from tests.helpers.sessions import (
     session_items,
 )
 from tests.helpers.snapshots import table_items
-from tests.helpers.table import dynamodb_client
+from tests.helpers.table import app_hook, dynamodb_client
 
 NEW_PASSWORD = "a brand new secret"
 
@@ -66,10 +66,8 @@ class Writes:
 @pytest.fixture
 def writes() -> Iterator[Writes]:
     recorder = Writes()
-    events = engine.connection().client.meta.events
-    events.register("provide-client-params.dynamodb", recorder)
-    yield recorder
-    events.unregister("provide-client-params.dynamodb", recorder)
+    with app_hook("provide-client-params.dynamodb", recorder):
+        yield recorder
 
 
 # ---------------------------------------------------------------- a constant number of writes
@@ -172,12 +170,8 @@ def test_a_rotation_that_lands_after_an_end_all_mints_tokens_nobody_accepts(
             ended.append(True)
             sessions.end_all(alice.id, keep=session_id(alice.token))
 
-    events = engine.connection().client.meta.events
-    events.register("before-call.dynamodb.UpdateItem", end_all_first)
-    try:
+    with app_hook("before-call.dynamodb.UpdateItem", end_all_first):
         raced = refresh(api, phone["refresh_token"])
-    finally:
-        events.unregister("before-call.dynamodb.UpdateItem", end_all_first)
 
     assert raced.status_code == 200, raced.body  # the rotation won its own condition
     minted = body(raced)
@@ -265,12 +259,8 @@ def test_a_session_that_starts_while_the_cleanup_reads_is_kept(
             for item in parsed.get("Items", []):
                 item.get("sessions", {}).get("M", {}).pop(hidden, None)
 
-    events = engine.connection().client.meta.events
-    events.register("after-call.dynamodb", profile_read_before_the_login)
-    try:
+    with app_hook("after-call.dynamodb", profile_read_before_the_login):
         stream.drain()
-    finally:
-        events.unregister("after-call.dynamodb", profile_read_before_the_login)
 
     assert seen
     assert session_items(alice) == sorted([session_id(alice.token), int(hidden)])

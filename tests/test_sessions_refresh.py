@@ -20,7 +20,7 @@ from moto.core.botocore_stubber import MockRawResponse
 
 from chalicelib import security
 from chalicelib.settings import get_settings
-from chalicelib.storage import engine, session_check, sessions
+from chalicelib.storage import session_check, sessions
 from tests.helpers.api import PASSWORD, Api, User, body
 from tests.helpers.faults import TRANSIENT, error_answer, install
 from tests.helpers.sessions import (
@@ -36,6 +36,7 @@ from tests.helpers.sessions import (
     session_item,
 )
 from tests.helpers.snapshots import table_items
+from tests.helpers.table import app_hook
 
 # ---------------------------------------------------------------- login and refresh
 
@@ -273,12 +274,8 @@ def test_a_session_ended_while_it_refreshes_stays_ended(api: Api, alice: User) -
     def end_it_first(**_: Any) -> None:
         assert sessions.end(alice.id, sid)
 
-    events = engine.connection().client.meta.events
-    events.register("before-call.dynamodb.UpdateItem", end_it_first)
-    try:
+    with app_hook("before-call.dynamodb.UpdateItem", end_it_first):
         response = refresh(api, tokens["refresh_token"])
-    finally:
-        events.unregister("before-call.dynamodb.UpdateItem", end_it_first)
 
     assert_invalid_refresh(response)
     assert session_item(alice, sid) is None
@@ -298,12 +295,8 @@ def test_a_login_that_races_a_password_change_starts_no_session(api: Api, alice:
             assert user is not None
             users.change_password(user, security.hash_password("the new password"))
 
-    events = engine.connection().client.meta.events
-    events.register("before-call.dynamodb.TransactWriteItems", change_first)
-    try:
+    with app_hook("before-call.dynamodb.TransactWriteItems", change_first):
         response = api.post("/login", {"username": "alice", "password": PASSWORD})
-    finally:
-        events.unregister("before-call.dynamodb.TransactWriteItems", change_first)
 
     assert response.status_code == 401
     assert body(response) == {"detail": "Incorrect username or password"}

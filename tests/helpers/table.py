@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -68,3 +70,14 @@ def hold_the_lock(client: Any) -> None:
 def authorizer_client_holds_the_lock() -> None:
     """The authorizer's own client (built once per process) takes the same lock."""
     hold_the_lock(session_check.client())
+
+
+@contextmanager
+def app_hook(event: str, handler: Callable[..., Any]) -> Iterator[None]:
+    """``handler`` on the app's own botocore client for ``event``, while the block runs."""
+    events = engine.connection().client.meta.events
+    events.register(event, handler)
+    try:
+        yield
+    finally:
+        events.unregister(event, handler)
