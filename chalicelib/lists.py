@@ -23,3 +23,13 @@ def comments(movie_id: int) -> str:
 def ratings(movie_id: int) -> str:
     # Ordered by user id since the layout without LSI1; newest-first cursors are refused.
     return f"ratings:{movie_id}:by-user"
+
+
+def ranked(sort: str, genre: str | None, year: int | None) -> str:
+    """A sorted or filtered list of all movies (``GET /movies?sort=&genre=&year=``)."""
+    return f"movies:{sort}:genre={genre or ''}:year={year or ''}"
+
+
+def search(words: list[str]) -> str:
+    """One search's results: its words, as search compares them."""
+    return "search:" + " ".join(words)
