@@ -109,6 +109,7 @@ def search_movies(query: SearchQuery) -> Response:
     "/genres",
     methods=["GET"],
     responses={200: list[GenrePublic]},
+    uses_table=False,
     summary="List the genres",
     tags=TAGS,
 )
