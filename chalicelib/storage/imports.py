@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 
@@ -162,7 +162,7 @@ def movie_items(movie: ImportedMovie, kept: Sequence[ImportedRating]) -> list[Ta
     the migrated movies are in every ranked list and search at once, with or
     without a stream consumer running.
     """
-    fields = {
+    fields: dict[str, Any] = {
         "title": movie.title,
         "description": movie.description,
         "release_date": movie.release_date,
