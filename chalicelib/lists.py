@@ -23,3 +23,8 @@ def comments(movie_id: int) -> str:
 def ratings(movie_id: int) -> str:
     # Ordered by user id since the layout without LSI1; newest-first cursors are refused.
     return f"ratings:{movie_id}:by-user"
+
+
+def user_ratings(user_id: int) -> str:
+    """One user's ratings, newest first (``GET /users/me/ratings``)."""
+    return f"ratings:rater:{user_id}"
