@@ -13,9 +13,14 @@ from typing import Any
 
 import pytest
 
+from chalicelib.settings import get_settings
+from chalicelib.storage.table import RatingItem
+from devtools.backfill import RATINGS, STEPS, backfill, main
 from devtools.stream_runner import StreamRunner
 from tests.helpers.api import Api, CallCounter, User, body
 from tests.helpers.ratings import MovieId, create_movie, rated
+from tests.helpers.snapshots import table_items
+from tests.helpers.table import dynamodb_client
 
 MINE = "/users/me/ratings"
 DIFFERENT_LIST = {"detail": "Cursor belongs to a different list"}
@@ -245,3 +250,43 @@ def test_each_page_is_one_query(
     assert dict(dynamodb_calls.calls) == {"Query": 1}
     assert dynamodb_calls.items_read == 1
     assert movies_in(body(first) + body(last)) == movies[2::-1]
+
+
+def as_written_before_the_lists(movie_id: MovieId, user: User) -> None:
+    """Take the rating's GSI2 keys away, as a version before raters' lists wrote it."""
+    pk, sk = RatingItem.key(movie_id, user.id)
+    dynamodb_client().update_item(
+        TableName=get_settings().table_name,
+        Key={"pk": {"S": pk}, "sk": {"S": sk}},
+        UpdateExpression="REMOVE gsi2pk, gsi2sk",
+    )
+
+
+def test_the_backfill_puts_old_ratings_in_their_raters_list_once(
+    api: Api,
+    bob: User,
+    movies: list[MovieId],
+    dynamodb_calls: CallCounter,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answers = [
+        rated(api, bob, movie, value) for movie, value in zip(movies, (2, 4, 6), strict=False)
+    ]
+    for movie in movies[:2]:
+        as_written_before_the_lists(movie, bob)
+    assert movies_in(mine(api, bob)) == [movies[2]]
+    before = table_items()
+    dynamodb_calls.reset()
+
+    assert backfill(segments=2)[RATINGS.name] == 2
+
+    assert dynamodb_calls.calls["UpdateItem"] == 2  # the third rating is left alone
+    assert mine(api, bob) == answers[::-1]
+    after = table_items()
+    changed = {key for key in after if after[key] != before[key]}
+    assert changed == {RatingItem.key(movie, bob.id) for movie in movies[:2]}
+    dynamodb_calls.reset()
+    capsys.readouterr()  # the requests' access logs
+    assert main() == 0  # make backfill: a line per step, and nothing left to change
+    assert capsys.readouterr().out.splitlines() == [f"{step.name}: 0" for step in STEPS]
+    assert dynamodb_calls.calls["UpdateItem"] == 0
