@@ -7,11 +7,20 @@ items, partitions, index key values) is rewritten with those ids as
 placeholders: ``MOVIE#<movie> / RATING#<user>``, ``gsi1 MOVIES``. A shape
 then says whose load a key carries:
 
-* ``<user>`` in it: one user's key, loaded at that user's own rate (a
-  person changes a rating at most ``user_changes_per_second``);
+* ``<user>`` in it: a per-user key, which only one user's own requests
+  write (their rating of a movie, their list of ratings ``RATER#<user>``,
+  however many movies they rate), loaded at that user's own rate: a person
+  changes a rating at most ``Workload.user_changes_per_second``, so such a
+  key takes one request's units that many times a second, whatever the
+  movie's or the app's rate;
 * ``<movie>`` or ``<owner>`` (and no ``<user>``): one movie's key, loaded
   at that movie's rate (an owner's key is taken to carry one active movie);
 * neither: a key that different movies share, loaded at the app's rate.
+
+What the recording itself calls shared (``shared_keys``) is the same
+distinction drawn from the raw keys, without the placeholders: a key that
+two different users' requests wrote while changing two different movies.
+A key one user wrote for several movies is that user's.
 
 Digits that are none of those ids (a counter shard's number, a GSI shard)
 stay in the key: the keys of one shape that differ only there are where
@@ -192,11 +201,29 @@ def zipf_shares(count: int, exponent: float) -> tuple[float, ...]:
 
 
 def shared_keys(samples: Iterable[Sample], *, writes_only: bool = True) -> dict[str, set[int]]:
-    """Keys (as charged) that samples of two or more different movies touched, and the movies."""
+    """Keys (as charged) that different users wrote for different movies, and the movies.
+
+    A key is shared when samples of two or more movies touched it and they
+    were not all one user's: a key that one user's requests alone write
+    (their ``RATER#<user>`` list, whichever movies they rate) takes that
+    user's rate, not the movies'. A sample without a user (the stream
+    consumer's) is no one user's: what it touched for two movies is shared.
+    """
     movies_by_key: dict[str, set[int]] = defaultdict(set)
+    users_by_key: dict[str, set[int]] = defaultdict(set)
+    without_user: set[str] = set()
     for sample in samples:
         for charge in sample.charges:
             if writes_only and not charge.write_units:
                 continue
-            movies_by_key[f"{charge.level}: {charge.label}"].add(sample.movie)
-    return {key: movies for key, movies in movies_by_key.items() if len(movies) > 1}
+            key = f"{charge.level}: {charge.label}"
+            movies_by_key[key].add(sample.movie)
+            if "user" in sample.ids:
+                users_by_key[key].add(sample.ids["user"])
+            else:
+                without_user.add(key)
+    return {
+        key: movies
+        for key, movies in movies_by_key.items()
+        if len(movies) > 1 and (len(users_by_key[key]) > 1 or key in without_user)
+    }

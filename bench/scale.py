@@ -6,7 +6,9 @@ value), and scales them by the workload below (``bench.model`` explains
 how keys are scaled by their shape). Recorded, on a fresh table:
 
 * rating changes (first rating, re-rate, delete) by many users on one hot
-  movie, and by a few users on each of a dozen other movies;
+  movie, and by a few users on each of a dozen other movies (one of them,
+  a regular, on every one: her list of ratings is a key one user writes
+  for many movies);
 * after each movie's changes, the stream consumer invoked with the records
   the deployed event source mapping would deliver (its filter, batch size
   and batching window read from the code), as one batch: what it costs a
@@ -16,7 +18,8 @@ how keys are scaled by their shape). Recorded, on a fresh table:
   compared with ``bench/baseline.json`` (the design before issue 12).
 
 It prints the hottest item, partition and index key under each scenario
-with its WCU/s and RCU/s against DynamoDB's limits, the rating changes a
+with its WCU/s and RCU/s against DynamoDB's limits, the keys only one
+user's requests write (at that user's own rate), the rating changes a
 second one movie and the app can take, and each request's cost against
 the baseline, flagging any over 1.5x without a documented reason.
 """
@@ -40,6 +43,7 @@ from bench.environment import go_offline
 from bench.model import (
     LEVELS,
     SHARED_KEY,
+    USER_KEY,
     Ceiling,
     KeyLoad,
     Part,
@@ -323,10 +327,12 @@ def record(rig: Rig, *, hot_raters: int, movies: int, raters_per_movie: int) -> 
     progress(f"one movie: {hot_raters} raters x {len(RATING_KINDS)} changes")
     movie_id, owner_id = new_movie(rig)
     recording.hot = rating_changes(rig, movie_id, owner_id, rig.raters(hot_raters))
-    progress(f"{movies} more movies: {raters_per_movie} raters each")
+    progress(f"{movies} more movies: {raters_per_movie} raters each, and a regular on all")
+    regular = rig.raters(1)[0]
     for _ in range(movies):
         movie_id, owner_id = new_movie(rig)
-        recording.many += rating_changes(rig, movie_id, owner_id, rig.raters(raters_per_movie))
+        raters = [regular, *rig.raters(raters_per_movie)]
+        recording.many += rating_changes(rig, movie_id, owner_id, raters)
     progress("the read mix")
     recording.reads = reads(rig)
     return recording
@@ -563,6 +569,23 @@ def over_table(loads: Sequence[KeyLoad], user_rate: float) -> str:
     return "Over the limits:\n\n" + table(["level", "key (shape)", "WCU/s", "RCU/s"], rows)
 
 
+def user_keys_table(loads: Sequence[KeyLoad], user_rate: float) -> str:
+    """Every key only one user's requests touch, at that user's own rate."""
+    rows = [
+        [
+            load.level,
+            f"`{load.shape}`",
+            f"{load.wcu(user_rate):,.0f} / 1,000",
+            f"{load.rcu(user_rate):,.0f} / 3,000",
+        ]
+        for load in sorted(loads, key=lambda load: (LEVELS.index(load.level), load.shape))
+        if load.whose == USER_KEY
+    ]
+    if not rows:
+        return "No key is only one user's."
+    return table(["level", "key (shape)", "WCU/s", "RCU/s"], rows)
+
+
 def ceiling_text(found: Ceiling) -> str:
     if found.key is None:
         return "unbounded: no key of this kind is written on the request path"
@@ -678,6 +701,12 @@ def render(
         f"{workload.active_movies:,} movies, and {workload.reads:,.0f} reads/s",
         hottest_table(analysis.app, user_rate),
         over_table(analysis.app, user_rate),
+        "## Per-user keys",
+        "Keys that only one user's own requests write or read (their rating of a movie, their "
+        "list of ratings, their profile), however many movies they rate: each takes one "
+        f"request's units at that user's rate, {user_rate:g} a second, not the movie's or the "
+        "app's.",
+        user_keys_table(analysis.one_movie, user_rate),
         "## Background: the stream consumer",
         consumer_text(recording, analysis, mapping),
         "## Cost per request (request units) against the baseline",

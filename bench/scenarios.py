@@ -425,6 +425,28 @@ def _list_threads_next_page(world: World) -> Call:
     return _next_page(world, f"/movies/{world.reading_movie}/comments")
 
 
+def _fan(world: World) -> User:
+    """A user who has rated two movies (not the reading movie, whose ratings stay three)."""
+    fan = world.user("fan")
+    for movie_id in (world.writing_movie, world.movie("the fan's")):
+        if not world.has_rated(movie_id, fan):
+            world.rate(movie_id, fan, 9)
+    return fan
+
+
+def _list_my_ratings(world: World) -> Call:
+    return Call("GET", "/users/me/ratings?limit=10", token=_fan(world).token)
+
+
+def _list_my_ratings_next_page(world: World) -> Call:
+    fan = _fan(world)
+    first = Call("GET", "/users/me/ratings?limit=1", token=fan.token).send(world.client)
+    cursor = first.headers.get("X-Next-Cursor")
+    if first.status_code != 200 or not cursor:
+        raise SetupFailed(f"GET /users/me/ratings?limit=1: {first.status_code}, no next page")
+    return Call("GET", f"/users/me/ratings?limit=1&cursor={cursor}", token=fan.token)
+
+
 def _unrate_unrated(world: World) -> Call:
     user = world.new_user("never-rated")
     return Call("DELETE", f"/movies/{world.writing_movie}/ratings", token=user.token)
@@ -575,6 +597,8 @@ CATALOGUE: tuple[Scenario, ...] = (
         variant="not rated",
     ),
     Scenario("GET", "/movies/{movie_id}/ratings/average", QUERY, _average),
+    Scenario("GET", "/users/me/ratings", QUERY, _list_my_ratings),
+    Scenario("GET", "/users/me/ratings", QUERY, _list_my_ratings_next_page, variant="next page"),
     Scenario("POST", "/movies/{movie_id}/comments", TRANSACT, _add_comment, writes=True),
     Scenario("GET", "/movies/{movie_id}/comments", QUERY, _list_threads),
     Scenario(

@@ -33,3 +33,8 @@ def ranked(sort: str, genre: str | None, year: int | None) -> str:
 def search(words: list[str]) -> str:
     """One search's results: its words, as search compares them."""
     return "search:" + " ".join(words)
+
+
+def user_ratings(user_id: int) -> str:
+    """One user's ratings, newest first (``GET /users/me/ratings``)."""
+    return f"ratings:rater:{user_id}"

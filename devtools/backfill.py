@@ -1,12 +1,22 @@
 """``python -m devtools.backfill`` (``make backfill``): bring existing items up to this version.
 
 Run once after deploying a version whose items carry something older ones
-lack (the README's upgrade notes say which). Today that is one thing: a
-user profile written before sessions were listed on it has no ``sessions``
-map, which its user's first login would otherwise make, at two more calls
-(``storage.sessions.start_listing``). A parallel Scan of the profiles that
-lack it, keys only, and one conditional UpdateItem each; a rerun finds none.
-The Scan is this operator's tool's: no deployed function is allowed one.
+lack (the README's upgrade notes say which). Each thing is a ``Step`` in
+``STEPS``, run in order, each printing how many items it changed:
+
+* profiles: a user profile written before sessions were listed on it has
+  no ``sessions`` map, which its user's first login would otherwise make,
+  at two more calls (``storage.sessions.start_listing``);
+* ratings: a rating written before users' lists of ratings existed has no
+  GSI2 keys (``RATER#<user>``), so it is missing from its rater's
+  ``GET /users/me/ratings`` until it gets them
+  (``storage.ratings.list_under_rater``).
+
+A step is a parallel Scan of the items that lack the thing, reading only
+what the fix needs, and one conditional UpdateItem each, whose condition
+(the item exists and still lacks it) makes a rerun, or a race with the
+API, change nothing. The Scan is this operator's tool's: no deployed
+function is allowed one. A new step is one more entry in ``STEPS``.
 
 The target is the one ``make run`` uses: ``AWS_ENDPOINT_URL_DYNAMODB``
 (unset: AWS itself), ``TABLE_NAME``, ``AWS_REGION``.
@@ -15,13 +25,27 @@ The target is the one ``make run`` uses: ``AWS_ENDPOINT_URL_DYNAMODB``
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from chalicelib.storage import sessions
-from chalicelib.storage.table import UserItem
+from chalicelib.storage import ratings, sessions
+from chalicelib.storage.table import RatingItem, UserItem
 
 SEGMENTS = 4
+KEYS = ["pk", "sk", "kind"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing to bring up to date: what it reports, and how it does one Scan segment.
+
+    ``segment(segment, segments)`` fixes the items of that Scan segment
+    that need it and returns how many it changed.
+    """
+
+    name: str
+    segment: Callable[[int, int], int]
 
 
 def profiles_without_sessions(segment: int, segments: int) -> Iterator[int]:
@@ -30,26 +54,52 @@ def profiles_without_sessions(segment: int, segments: int) -> Iterator[int]:
         UserItem.sessions.does_not_exist(),
         segment=segment,
         total_segments=segments,
-        attributes_to_get=["pk", "sk", "kind", "id"],
+        attributes_to_get=[*KEYS, "id"],
     ):
         yield profile.id
 
 
-def backfill_segment(segment: int, segments: int) -> int:
+def list_sessions(segment: int, segments: int) -> int:
     return sum(
         sessions.start_listing(user_id) for user_id in profiles_without_sessions(segment, segments)
     )
 
 
-def backfill(segments: int = SEGMENTS) -> int:
-    """Give every profile that lacks one its ``sessions`` map; how many were given one."""
+def ratings_without_rater_keys(segment: int, segments: int) -> Iterator[RatingItem]:
+    """The ratings in one Scan segment that are in no rater's list (no ``gsi2pk``)."""
+    yield from RatingItem.scan(
+        RatingItem.gsi2pk.does_not_exist(),
+        segment=segment,
+        total_segments=segments,
+        attributes_to_get=[*KEYS, "id", "user_id"],
+    )
+
+
+def list_ratings_under_raters(segment: int, segments: int) -> int:
+    return sum(
+        ratings.list_under_rater(rating) for rating in ratings_without_rater_keys(segment, segments)
+    )
+
+
+PROFILES = Step("profiles given a sessions map", list_sessions)
+RATINGS = Step("ratings added to their rater's list", list_ratings_under_raters)
+STEPS: tuple[Step, ...] = (PROFILES, RATINGS)
+
+
+def run_step(step: Step, segments: int = SEGMENTS) -> int:
+    """One step over the whole table, its Scan segments in parallel; how many items it changed."""
     with ThreadPoolExecutor(max_workers=segments) as pool:
-        return sum(pool.map(backfill_segment, range(segments), [segments] * segments))
+        return sum(pool.map(step.segment, range(segments), [segments] * segments))
+
+
+def backfill(segments: int = SEGMENTS, steps: Sequence[Step] = STEPS) -> dict[str, int]:
+    """Every step, in order: how many items each changed, by the step's name."""
+    return {step.name: run_step(step, segments) for step in steps}
 
 
 def main() -> int:
-    done = backfill()
-    sys.stdout.write(f"profiles given a sessions map: {done}\n")
+    for step in STEPS:
+        sys.stdout.write(f"{step.name}: {run_step(step)}\n")
     return 0
 
 

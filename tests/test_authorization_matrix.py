@@ -167,6 +167,7 @@ ABOUT_THE_CALLER = {
     ("PUT", "/users/me"),
     ("PUT", "/users/me/password"),
     ("GET", "/movies/user"),
+    ("GET", "/users/me/ratings"),
     ("GET", "/users/me/sessions"),
     ("DELETE", "/users/me/sessions"),
     ("POST", "/logout"),

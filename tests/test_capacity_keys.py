@@ -7,11 +7,16 @@ by the goals (``bench.model``): one movie at 10,000 changes a second, and
 100,000 a second over 10,000 active movies, where no key that different
 movies share may take over 1,000 WCU/s. The stream consumer's batches are
 charged too, as the deployed event source mapping would deliver them. What
-a "shared key" is comes from the recording itself: a key written while
-rating two different movies. Each test also checks that the recording
-holds what the design spreads the load over (every counter shard of the
-movie took writes, the consumer's batches wrote GSI1 under each movie's own
-shard), so a recording that missed them cannot pass for the wrong reason.
+a "shared key" is comes from the recording itself: a key that different
+users wrote while rating different movies. A key that one user's changes
+alone write, for every movie they rate (their list of ratings, GSI2's
+``RATER#<user>``), is that user's: it takes their own rate
+(``Workload.user_changes_per_second``), not the movies'. Each test also
+checks that the recording holds what the design spreads the load over
+(every counter shard of the movie took writes, the consumer's batches wrote
+GSI1 under each movie's own shard, one regular rater's key was written for
+every movie), so a recording that missed them cannot pass for the wrong
+reason.
 """
 
 from __future__ import annotations
@@ -22,7 +27,16 @@ import pytest
 
 from app import app
 from bench.capacity import INDEX_KEY, ITEM, Item, Recorder, TableShape
-from bench.model import SHARED_KEY, WCU_PER_SECOND, KeyLoad, Sample, key_loads, shared_keys
+from bench.model import (
+    SHARED_KEY,
+    USER_KEY,
+    WCU_PER_SECOND,
+    KeyLoad,
+    Part,
+    Sample,
+    key_loads,
+    shared_keys,
+)
 from bench.scale import CONSUMER, Rig, Workload, change_parts, consumer_part, rating_changes
 from bench.scale import new_movie as new_owned_movie
 from bench.scenarios import World
@@ -32,9 +46,11 @@ from chalicelib.storage import engine
 from chalicelib.storage.table import (
     COUNTER_SHARDS,
     ByAllMovies,
+    ByOwner,
     CounterShardItem,
     ListEntryItem,
     MovieItem,
+    RatingItem,
     table_definition,
 )
 from tests.helpers.api import Api
@@ -115,15 +131,28 @@ def test_one_movie_takes_10000_rating_changes_a_second_with_no_key_over_1000_wcu
     assert " / ".join(MovieItem.key(movie_id)) in by_consumer
     assert {key.split(" / ")[0] for key in by_consumer} == {MovieItem.partition(movie_id)}
     assert any(f" / {ListEntryItem.PREFIX}" in key for key in by_consumer)
+    changes = [sample for sample in samples if sample.kind != CONSUMER]
+    raters = {RatingItem.rater_partition(sample.ids["user"]) for sample in changes}
+    assert written(changes, INDEX_KEY, GSI2) == raters  # each change, its rater's list
 
 
-def many_movies(rig: Rig) -> list[Sample]:
-    owner = rig.raters(1)[0]  # one owner: the owner's own keys count as shared too
+GSI2 = ByOwner.Meta.index_name
+
+
+def many_movies(rig: Rig) -> tuple[list[Sample], int]:
+    """Changes on a few movies of one owner's, by new raters and one regular: (samples, regular).
+
+    One owner: the owner's own keys count as shared too. The regular rates
+    every movie, so the recording holds a key one user wrote for several
+    movies (the regular's list of ratings) beside keys different users wrote.
+    """
+    owner, regular = rig.raters(2)
     samples = []
     for _ in range(MOVIES):
         movie_id, owner_id = new_owned_movie(rig, owner)
-        samples += rating_changes(rig, movie_id, owner_id, rig.raters(RATERS_PER_MOVIE))
-    return samples
+        raters = [regular, *rig.raters(RATERS_PER_MOVIE)]
+        samples += rating_changes(rig, movie_id, owner_id, raters)
+    return samples, regular.id
 
 
 def movies_of(samples: list[Sample]) -> set[int]:
@@ -131,15 +160,27 @@ def movies_of(samples: list[Sample]) -> set[int]:
 
 
 def test_a_rating_change_writes_no_key_that_different_movies_share(rig: Rig) -> None:
-    samples = [sample for sample in many_movies(rig) if sample.kind != CONSUMER]
+    everything, regular = many_movies(rig)
+    samples = [sample for sample in everything if sample.kind != CONSUMER]
 
     assert sorted(shared_keys(samples)) == []
+    # The regular's list was written for every movie, and is hers: charged at her rate.
+    regulars = [sample for sample in samples if sample.ids["user"] == regular]
+    assert movies_of(regulars) == movies_of(samples)
+    assert written(regulars, INDEX_KEY, GSI2) == {RatingItem.rater_partition(regular)}
+    [rater_key] = [
+        load
+        for load in key_loads([Part(samples, GOALS.app_changes)])
+        if load.shape.startswith(GSI2)
+    ]
+    assert (rater_key.shape, rater_key.whose) == (f"{GSI2} RATER#<user>", USER_KEY)
+    assert rater_key.wcu(GOALS.user_changes_per_second) == GOALS.user_changes_per_second
 
 
 def test_100000_changes_a_second_over_10000_movies_put_no_shared_key_over_1000_wcu(
     rig: Rig,
 ) -> None:
-    samples = many_movies(rig)
+    samples, _ = many_movies(rig)
     rate = GOALS.app_changes
     consumer_batches = sum(batches(rig, rate * share) for share in GOALS.active_shares())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -59,6 +60,7 @@ def rating(user: int, shard: int, movie: int = MOVIE_ID) -> Sample:
             Charge(ITEM, f"MOVIE#{movie} / RATING#{user}", 2),
             Charge(ITEM, f"MOVIE#{movie} / COUNT#{shard:02d}", 2),
             Charge(INDEX_KEY, "MOVIES", 1, index="gsi1"),
+            Charge(INDEX_KEY, f"RATER#{user}", 1, index="gsi2"),
         ),
     )
 
@@ -72,6 +74,8 @@ def test_a_shape_s_load_is_spread_over_the_keys_seen_and_users_keys_go_at_their_
     assert loads["MOVIE#<movie> / COUNT#<n>"].wcu(1) == 1_000 * 2 / 4
     assert loads["gsi1 MOVIES"].wcu(1) == 1_000
     assert loads["MOVIE#<movie> / RATING#<user>"].wcu(user_rate=1) == 2
+    assert loads["gsi2 RATER#<user>"].whose == USER_KEY
+    assert loads["gsi2 RATER#<user>"].wcu(user_rate=3) == 3  # one entry a change, at her rate
 
 
 def test_the_ceiling_is_where_the_busiest_key_reaches_its_limit_on_top_of_background() -> None:
@@ -88,6 +92,21 @@ def test_the_ceiling_is_where_the_busiest_key_reaches_its_limit_on_top_of_backgr
 def test_a_key_written_for_two_movies_is_shared() -> None:
     samples = [rating(10**14 + 1, 0, movie=MOVIE_ID), rating(10**14 + 2, 1, movie=MOVIE_ID + 1)]
     assert sorted(shared_keys(samples)) == ["index key: gsi1 MOVIES"]
+
+
+def test_a_key_one_user_writes_for_many_movies_is_hers_and_two_users_make_it_shared() -> None:
+    her, his = 10**14 + 1, 10**14 + 2
+    samples = [rating(her, 0, movie=MOVIE_ID + n) for n in range(3)]
+    # Her changes alone cannot tell a shared key from hers: a recording needs other users too.
+    assert shared_keys(samples) == {}
+    theirs = [*samples, rating(his, 1, movie=MOVIE_ID + 5)]
+    assert sorted(shared_keys(theirs)) == ["index key: gsi1 MOVIES"]  # not her RATER# key
+
+    # Her key written by his change of another movie, or by the consumer: shared.
+    his_writing_hers = replace(samples[0], ids={"movie": MOVIE_ID + 5, "user": his})
+    consumer = Sample("stream consumer", {"movie": MOVIE_ID + 6}, samples[0].charges[-1:])
+    for other in (his_writing_hers, consumer):
+        assert f"index key: gsi2 RATER#{her}" in shared_keys([*samples, other])
 
 
 def test_zipf_shares_add_up_and_fall_with_rank() -> None:

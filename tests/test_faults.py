@@ -121,6 +121,7 @@ CALLS = [
          who="bob", name="POST /movies/{movie_id}/ratings again"),
     Call("GET", "/movies/{movie_id}/ratings", QUERY, M + "/ratings", who=None),
     Call("GET", "/movies/{movie_id}/ratings/average", QUERY, M + "/ratings/average", who=None),
+    Call("GET", "/users/me/ratings", QUERY),
     Call("DELETE", "/movies/{movie_id}/ratings", READ_THEN_TRANSACT, M + "/ratings", who="bob",
          status=204),
     Call("POST", "/movies/{movie_id}/comments", TRANSACT, M + "/comments", TEXT),

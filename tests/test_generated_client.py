@@ -173,6 +173,9 @@ SCENARIO = (
     Call("ratings.rate_movie", 422,
          lambda w: {"movie_id": w.movie.id, "body": w.m.RatingCreate(11)}, as_user="ada",
          check=lambda w, b: b.detail[0].loc == ["body", "rating"]),
+    Call("ratings.list_my_ratings", 200, lambda w: {"limit": 1}, as_user="ada",
+         check=lambda w, b: [(r.movie_id, r.user_id, r.rating) for r in b] == [
+             (w.movie.id, w.ada.id, 5)]),
     Call("ratings.average_rating", 200, lambda w: {"movie_id": w.movie.id},
          check=lambda w, b: (b.average_rating, b.rating_count) == (6.5, 2)),
     Call("ratings.list_ratings", 200, lambda w: {"movie_id": w.movie.id},

@@ -116,6 +116,33 @@ def test_migrated_ratings_change_and_go_and_the_lists_follow_after_the_stream(
     )
 
 
+def test_a_migrated_users_ratings_list_newest_first_as_the_original_numbered_them(
+    api: Api, migrated: tuple[World, Report]
+) -> None:
+    """The original stored no rating times: its ids, handed out in order, are the order."""
+    world, _ = migrated
+    ada = token(api, "ada", "ada's old password")
+    response = api.get("/users/me/ratings?limit=1", token=ada)
+    assert response.status_code == 200
+    rest = api.get(
+        f"/users/me/ratings?limit=1&cursor={response.headers['X-Next-Cursor']}", token=ada
+    )
+    listed = body(response) + body(rest)
+    assert [(r["movie_id"], r["rating"]) for r in listed] == [
+        (world.movies["no owner"], 6),
+        (world.movies["rated"], 9),  # her latest of three
+    ]
+    assert listed[0]["id"] > listed[1]["id"]
+    assert "X-Next-Cursor" not in rest.headers
+    fresh = body(
+        api.post(f"/movies/{world.movies['gone owner']}/ratings", {"rating": 7}, token=ada)
+    )
+    assert [r["id"] for r in body(api.get("/users/me/ratings", token=ada))] == [
+        fresh["id"],
+        *(r["id"] for r in listed),
+    ]
+
+
 def test_ratings_the_api_would_refuse_are_dropped_and_reported(
     migrated: tuple[World, Report],
 ) -> None:

@@ -16,7 +16,7 @@ import pytest
 from chalicelib.settings import get_settings
 from chalicelib.storage import sessions
 from chalicelib.storage.table import SessionItem, UserItem
-from devtools.backfill import backfill
+from devtools.backfill import PROFILES, backfill
 from tests.helpers.api import PASSWORD, Api, CallCounter, User
 from tests.helpers.concurrency import all_at_once
 from tests.helpers.sessions import (
@@ -188,7 +188,7 @@ def test_the_backfill_gives_old_profiles_their_map_and_their_users_log_in(
     bobs = profile_sessions(bob)
     dynamodb_calls.reset()
 
-    assert backfill(segments=2) == 1
+    assert backfill(segments=2)[PROFILES.name] == 1
 
     assert dynamodb_calls.calls["UpdateItem"] == 1  # alice's; bob's map is left alone
     assert profile_sessions(bob) == bobs
@@ -196,7 +196,7 @@ def test_the_backfill_gives_old_profiles_their_map_and_their_users_log_in(
     assert profile_sessions(alice) == {session_id(tokens["access_token"])}
     assert listed(api, tokens["access_token"]) == [session_id(tokens["access_token"])]
     dynamodb_calls.reset()
-    assert backfill(segments=2) == 0
+    assert backfill(segments=2)[PROFILES.name] == 0
     assert dynamodb_calls.calls["UpdateItem"] == 0
 
 

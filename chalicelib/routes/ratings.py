@@ -1,4 +1,5 @@
-"""Ratings: one per user per movie, a list in user-id order, the exact average from counters."""
+"""Ratings: one per user per movie, a list in user-id order, the exact average from counters,
+and the caller's own ratings, newest first."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from chalice.app import Blueprint, Response
 from chalicelib import cursors, errors, lists
 from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response, next_page_headers
 from chalicelib.presenters import public_rating
-from chalicelib.schemas.pages import SkipPage
+from chalicelib.schemas.pages import CursorPage, SkipPage
 from chalicelib.schemas.ratings import AverageRating, RatingCreate, RatingPublic
 from chalicelib.storage import ratings
 
@@ -105,3 +106,37 @@ def average_rating(movie_id: int) -> Response:
 def delete_rating(movie_id: int, user_id: int) -> Response:
     ratings.delete_rating(movie_id, user_id)
     return empty_response(204)
+
+
+@endpoint(
+    bp,
+    "/users/me/ratings",
+    methods=["GET"],
+    authenticated=True,
+    query=CursorPage,
+    responses={
+        200: ResponseSpec(
+            list[RatingPublic],
+            "The caller's ratings, newest first by when each movie was first rated",
+            headers=("X-Next-Cursor", "Link"),
+        )
+    },
+    errors=cursors.ERRORS,
+    summary="List my ratings",
+    tags=TAGS,
+)
+def list_my_ratings(user_id: int, query: CursorPage) -> Response:
+    """Newest first by when the caller first rated each movie; re-rating keeps its place.
+
+    Unrating and rating again puts it first. The next page's cursor is in
+    ``X-Next-Cursor`` and ``Link``. Read from an index: a change shows
+    here within about a second.
+    """
+    list_id = lists.user_ratings(user_id)
+    start_key = cursors.decode(list_id, query.cursor)
+    page = ratings.user_ratings(user_id, limit=query.limit, start_key=start_key)
+    cursor = cursors.encode(list_id, page.last_key)
+    return json_response(
+        [public_rating(rating) for rating in page.items],
+        headers=next_page_headers("/users/me/ratings", query.limit, cursor),
+    )

@@ -34,3 +34,14 @@ class SkipPage(RequestModel):
     skip: Offset = 0
     limit: Limit = 10
     cursor: Cursor = None
+
+
+class CursorPage(RequestModel):
+    """``limit`` and ``cursor`` only: a list that has no ``offset`` (nor ``skip``).
+
+    Like any query parameter a route does not take, an ``offset`` or ``skip``
+    sent is ignored: the first page is answered.
+    """
+
+    limit: Limit = 10
+    cursor: Cursor = None

@@ -61,9 +61,14 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   the detail (its Query from ``RATING#C#00`` into the ratings); the first
   ratings page (from ``RATING#C#31``: the movie exists); the stream's
   recount (1 Query).
-- rating — ``MOVIE#<id>`` / ``RATING#U#<user>`` — rate, re-rate, unrate
-  (GetItem + one transaction with one counter shard);
-  ``GET /movies/{id}/ratings`` (1 Query, in user-id order).
+- rating — ``MOVIE#<id>`` / ``RATING#U#<user>`` [gsi2 ``RATER#<user>`` /
+  ``<rating id>``] — rate, re-rate, unrate (GetItem + one transaction with
+  one counter shard; the rating's gsi2 entry is written with it, 1 WCU on a
+  key only its rater's changes write); ``GET /movies/{id}/ratings`` (1
+  Query, in user-id order); ``GET /users/me/ratings`` (1 Query on gsi2,
+  descending: newest first by when the movie was first rated, a re-rate
+  keeping its id; eventually consistent); ``make backfill`` gives ratings
+  written before gsi2 their keys (one conditional UpdateItem each).
 - comment — ``MOVIE#<id>`` / ``MOVIE#C#<root>#...#<id>`` — a page of threads
   (1 Query from ``MOVIE``, ascending, more only for pages of big threads);
   add (one transaction).
@@ -77,15 +82,18 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   deletes it.
 
 A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``CLEANUP#...``
-(once the movie is deleted), ``LIST#...`` (its list entries), ``MOVIE`` (the movie), ``MOVIE#C#...`` (its
-comments, depth-first, oldest first), ``RATING#C#nn`` (its counter shards),
-``RATING#U#...`` (its ratings, by user). A Query that begins at ``MOVIE``
+(once the movie is deleted), ``LIST#...`` (its list entries), ``MOVIE``
+(the movie), ``MOVIE#C#...`` (its comments, depth-first, oldest first),
+``RATING#C#nn`` (its counter shards), ``RATING#U#...`` (its ratings, by
+user). A Query that begins at ``MOVIE``
 reads the movie and its threads; one that begins at a shard reads counters
 and then ratings. The movie detail sends one of each at once.
 
 Nothing a rating change writes is shared with another movie: it writes its
 rating and one of 32 shards, both in the movie's own collection (which
-DynamoDB splits by key range under load), and no index. What movies share
+DynamoDB splits by key range under load), and the rating's gsi2 entry
+under its rater, which only that one user's changes write (at a person's
+rate, whatever movies they rate). What movies share
 (GSI1's keys, and GSI3's lists and search words) is written only by the
 stream consumer (``changes``, ``listings``), batched over the event source
 mapping's window and once per movie per batch, and sharded by a hash of the

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from pynamodb.indexes import GlobalSecondaryIndex
+
 from chalicelib.storage.engine import at_once
 from chalicelib.storage.table import MovieItem, TableItem
 
 T = TypeVar("T")
+E = TypeVar("E", bound=TableItem)
 
 Key = dict[str, Any]
 """A DynamoDB ``LastEvaluatedKey`` / ``ExclusiveStartKey`` (attribute-value JSON)."""
@@ -97,3 +100,34 @@ def merged_page(
             after[n] = END
     next_key = None if all(position == END for position in after) else {"after": after}
     return Page(shown[skip:], next_key)
+
+
+def index_page(
+    entity: type[E],
+    index: GlobalSecondaryIndex[TableItem],
+    partition: str,
+    index_keys: tuple[str, str],
+    *,
+    limit: int,
+    start_key: Key | None,
+) -> Page[E]:
+    """``limit`` items of one index partition, highest sort key first, in one Query.
+
+    It reads ``limit + 1`` items (the extra one says whether there is a next
+    page), from the start or after ``start_key``; the page's key is the last
+    shown item's table and index keys (``index_keys``), which is what
+    DynamoDB resumes an index Query from. Eventually consistent, as every
+    index read.
+    """
+    wanted = limit + 1
+    results = index.query(
+        partition,
+        scan_index_forward=False,
+        limit=wanted,
+        page_size=wanted,
+        last_evaluated_key=start_key,
+    )
+    items = [item for item in results if isinstance(item, entity)]
+    page = items[:limit]
+    has_more = len(items) > limit
+    return Page(page, key_of(page[-1], "pk", "sk", *index_keys) if has_more else None)

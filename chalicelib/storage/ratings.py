@@ -5,11 +5,15 @@ movie" is the key itself. A movie's counters are ``COUNTER_SHARDS`` items
 (``CounterShardItem``) beside its ratings. Every change is a consistent
 GetItem of the caller's rating followed by one transaction that writes the
 rating and adds to *one* shard, the caller's (by a hash of the user id):
-two round trips. The movie item is not written, nor any index, so a change
-writes two items of its movie's collection and nothing any other movie
-shares; 10,000 changes a second on one movie come to about 625 a second on
-each shard (2 write units each, in a transaction), under the 1,000 an item
-takes.
+two round trips. The movie item is not written, so a change writes two
+items of its movie's collection and one index entry: the rating's in GSI2
+under its rater (``RATER#<user>``, the caller's "my ratings" list), which
+only that user's own changes write. Nothing any other movie's changes
+write is shared: 10,000 changes a second on one movie come to about 625 a
+second on each shard (2 write units each, in a transaction), under the
+1,000 an item takes, and each rater's key takes that one person's rate.
+A change costs 4 write units in its transaction plus 1 for the index
+entry.
 
 The counter delta is computed from what the GetItem read, so the
 transaction pins that read with a condition on the rating
@@ -44,6 +48,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib import failures
@@ -52,11 +57,12 @@ from chalicelib.storage.engine import (
     RaceLost,
     Transaction,
     both,
+    condition_failed,
     item_or_none,
     new_id,
     retry_on_race,
 )
-from chalicelib.storage.pages import Key, key_of
+from chalicelib.storage.pages import Key, Page, index_page, key_of
 from chalicelib.storage.table import (
     COUNTER_SHARDS,
     CounterShardItem,
@@ -64,6 +70,7 @@ from chalicelib.storage.table import (
     RatingItem,
     TableItem,
     mean_rating,
+    padded,
     utcnow,
 )
 
@@ -181,6 +188,49 @@ def rating_page(
     last_key = _after(page) if len(ratings) > skip + limit else None
     counted = Counters.of(shards) if with_counters and shards else None
     return RatingPage(bool(shards), page, last_key, counted)
+
+
+def user_ratings(user_id: int, *, limit: int, start_key: Key | None) -> Page[RatingItem]:
+    """The user's ratings, newest first: one Query of their GSI2 partition (``RATER#<user>``).
+
+    Ordered by rating id, which is time-ordered and kept by a re-rate: newest
+    first by when the user first rated each movie. Eventually consistent,
+    as every index read: a change shows in the list within about a second
+    on DynamoDB (at once on moto). A deleted movie's ratings stay until the
+    stream's cleanup of its collection deletes them.
+    """
+    partition = RatingItem.rater_partition(user_id)
+    return index_page(
+        RatingItem,
+        TableItem.by_owner,
+        partition,
+        ("gsi2pk", "gsi2sk"),
+        limit=limit,
+        start_key=start_key,
+    )
+
+
+def list_under_rater(rating: RatingItem) -> bool:
+    """Give a rating written before raters' lists existed its GSI2 keys (``make backfill``).
+
+    One UpdateItem, on condition that the rating exists and has none yet;
+    ``False`` when it changed nothing (it has them, or it is gone).
+    """
+    stored = RatingItem(rating.pk, rating.sk)
+    keys: list[Action] = [
+        RatingItem.gsi2pk.set(RatingItem.rater_partition(rating.user_id)),
+        RatingItem.gsi2sk.set(padded(rating.id)),
+    ]
+    try:
+        stored.update(
+            keys,
+            condition=RatingItem.pk.exists() & RatingItem.gsi2pk.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def _ratings(

@@ -116,7 +116,12 @@ class ByAllMovies(GlobalSecondaryIndex["TableItem"]):
 
 
 class ByOwner(GlobalSecondaryIndex["TableItem"]):
-    """GSI2: one user's movies, newest first (``gsi2pk = OWNER#<user>``)."""
+    """GSI2: one user's own lists, newest first, ``gsi2sk`` = id.
+
+    Their movies (``gsi2pk = OWNER#<user>``) and their ratings
+    (``gsi2pk = RATER#<user>``): each key holds one user's items, and a
+    rating change writes only its own rater's.
+    """
 
     class Meta:
         index_name = "gsi2"
@@ -466,7 +471,10 @@ class RatingItem(TableItem, discriminator="rating"):
     """One user's rating of one movie: ``pk = MOVIE#<id>``, ``sk = RATING#U#<user>``.
 
     Keyed by the user, so "one rating per user per movie" is the key itself,
-    and a movie's ratings list in user-id order.
+    and a movie's ratings list in user-id order. In GSI2 under its rater
+    (``gsi2pk = RATER#<user>``, ``gsi2sk`` = the rating's id): ids are
+    time-ordered, so the rater's list is newest first by when they first
+    rated; a re-rate keeps the id, and its place.
     """
 
     id = IntegerAttribute()
@@ -483,6 +491,10 @@ class RatingItem(TableItem, discriminator="rating"):
     def key(cls, movie_id: int, user_id: int) -> tuple[str, str]:
         return MovieItem.partition(movie_id), f"{cls.PREFIX}{padded(user_id)}"
 
+    @staticmethod
+    def rater_partition(user_id: int) -> str:
+        return f"RATER#{user_id}"
+
     @classmethod
     def new(cls, movie_id: int, user_id: int, value: int, rating_id: int) -> RatingItem:
         now = utcnow()
@@ -494,6 +506,8 @@ class RatingItem(TableItem, discriminator="rating"):
             rating=value,
             created_at=now,
             updated_at=now,
+            gsi2pk=cls.rater_partition(user_id),
+            gsi2sk=padded(rating_id),
         )
 
 

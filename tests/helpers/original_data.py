@@ -201,6 +201,7 @@ def _movies_and_ratings(db: OriginalDatabase, world: World) -> None:
     db.rating(rated, None, 6)  # no user
     world.movies["no owner"] = db.movie("Nobody's Movie", None)
     db.rating(world.movies["no owner"], users["zoë"], 10)
+    db.rating(world.movies["no owner"], users["ada"], 6)  # ada's newest
     world.movies["gone owner"] = db.movie("Owner Deleted By Hand", users["bo"])
     db.hand_edit("UPDATE movies SET user_id = 999 WHERE id = %s", world.movies["gone owner"])
     db.hand_edit("INSERT INTO ratings (rating, movie_id, user_id) VALUES (7, 999, %s)", users["bo"])
