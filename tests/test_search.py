@@ -82,6 +82,20 @@ def test_a_query_word_that_begins_no_title_word_finds_nothing(
     assert found(api, query) == []
 
 
+def test_a_vowel_sign_is_part_of_its_word_not_the_start_of_another(
+    api: Api, alice: User, stream: StreamRunner
+) -> None:
+    """Devanagari and Tamil vowel signs are combining marks, like accents: no word starts there.
+
+    "हिन्दी" (Hindi) does not begin with "नदी" (river), nor "தமிழ்" (Tamil) with "ழ".
+    """
+    hindi = new_movie(api, alice, "हिन्दी")["id"]
+    tamil = new_movie(api, alice, "தமிழ்")["id"]
+    stream.drain()
+    assert (found(api, "हिन्दी"), found(api, "தமிழ்")) == ([hindi], [tamil])
+    assert (found(api, "नदी"), found(api, "ழ")) == ([], [])
+
+
 def test_words_are_compared_beyond_twenty_characters(
     api: Api, alice: User, stream: StreamRunner
 ) -> None:
