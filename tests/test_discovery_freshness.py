@@ -23,7 +23,11 @@ Places = dict[str, dict[str, Any]]  # a list's label: the movie as that list sho
 
 def places(api: Api, movie_id: int, years: list[int]) -> Places:
     """Every list that holds the movie (for these years), and what each shows of it."""
-    filters = [{}, *({"genre": genre} for genre in GENRES), *({"year": year} for year in years)]
+    filters: list[dict[str, Any]] = [
+        {},
+        *({"genre": g} for g in GENRES),
+        *({"year": y} for y in years),
+    ]
     found = {}
     for sort in SORTS:
         for each in filters:
@@ -39,7 +43,8 @@ def places(api: Api, movie_id: int, years: list[int]) -> Places:
 
 def lists_of(genres: list[str], year: int | None, *, rated: bool) -> set[str]:
     """The labels of the lists a movie with these genres, year and ratings belongs in."""
-    filters = [{}, *({"genre": genre} for genre in genres), *([{"year": year}] if year else [])]
+    filters: list[dict[str, Any]] = [{}, *({"genre": genre} for genre in genres)]
+    filters += [{"year": year}] if year else []
     sorts = ["newest", *(["release_date"] if year else []), *(["top_rated", "most_rated"] * rated)]
     return {label({"sort": sort, **each}) for sort in sorts for each in filters}
 

@@ -272,7 +272,7 @@ def queries(catalogue: Catalogue, rnd: random.Random) -> list[str]:
         title_words = words(title) or ["none"]
         picked = rnd.sample(title_words, min(rnd.randint(1, 2), len(title_words)))
         prefixes = [word[: rnd.randint(1, len(word))] for word in picked]
-        shaped = [rnd.choice([str, str.upper, str.title])(prefix) for prefix in prefixes]
+        shaped = [rnd.choice([prefix, prefix.upper(), prefix.title()]) for prefix in prefixes]
         asked += [rnd.choice(SEPARATORS).join(shaped), title]
     return asked
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.storage.table import LIST_SHARDS, spread
 from devtools.stream_runner import StreamRunner
 from tests.helpers.api import Api, User, body
 from tests.helpers.discovery import all_items, every_page, ids, new_movie, page, rate, unrate, url
@@ -141,6 +142,30 @@ def test_a_query_of_several_words_pages_to_exactly_its_matches(
     one_word = every_page(api, "/movies/search", {"q": "queen"}, limit)
     assert ids([item for items in one_word for item in items]) == list(reversed(made.values()))
     assert all(len(items) == limit for items in one_word[:-1])  # one word: full pages
+
+
+def test_a_query_of_several_words_keeps_the_order_across_the_lists_shards(
+    api: Api, alice: User, stream: StreamRunner
+) -> None:
+    """Two matches on different shards, and the newer one's shard full of near misses.
+
+    The list is read a page's worth per shard: a page may not show the
+    older match of one shard while the other shard still has unread, newer
+    entries (here the newer match, behind two titles that lack "gir").
+    """
+    older = new_movie(api, alice, "Queen of Girls")["id"]
+    roles = ["Queen of Girls", "Queen", "Queen"]  # on the other shard, oldest first
+    newer = None
+    while roles:
+        movie_id = new_movie(api, alice, "Unlisted")["id"]
+        if spread(movie_id, LIST_SHARDS) != spread(older, LIST_SHARDS):
+            title = roles.pop(0)
+            response = api.patch(f"/movies/{movie_id}", {"title": title}, token=alice.token)
+            assert response.status_code == 200, response.body
+            newer = movie_id if title == "Queen of Girls" else newer
+    stream.drain()
+    assert found(api, "queen gir") == [newer, older]  # one page: in order
+    assert found(api, "queen gir", limit=1) == [newer, older]  # page by page: the same
 
 
 # ---------------------------------------------------------------- bad input
