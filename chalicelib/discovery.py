@@ -61,12 +61,13 @@ def words(text: str) -> list[str]:
     """The words of ``text`` as search compares them: accents, case and punctuation gone.
 
     Compatibility-decomposed (``ﬁ`` is ``fi``, ``é`` is ``e`` plus an accent),
-    the combining marks dropped, case-folded (``ß`` is ``ss``), then split
-    into runs of letters or digits: punctuation separates words, so
-    "Spider-Man" is the words ``spider`` and ``man``.
+    every mark dropped (accents, and the vowel signs of Indic scripts, which
+    are marks too: dropped, not word breaks), case-folded (``ß`` is ``ss``),
+    then split into runs of letters or digits: punctuation separates words,
+    so "Spider-Man" is the words ``spider`` and ``man``.
     """
     decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    bare = "".join(char for char in decomposed if not unicodedata.category(char).startswith("M"))
     return _WORD.findall(bare.casefold())
 
 

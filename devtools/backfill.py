@@ -21,8 +21,9 @@ every movie), reading only what the fix needs, and a fix per item that a
 rerun, or a race with the API or the stream, cannot make wrong: a
 conditional UpdateItem whose condition is that the item exists and still
 lacks it, or (movies) a sync, which makes the entries what the movie item
-says at that moment and checks it did not change meanwhile. The Scan is this operator's tool's: no deployed
-function is allowed one. A new step is one more entry in ``STEPS``.
+says at that moment and checks it did not change meanwhile. The Scan is
+this operator's tool's: no deployed function is allowed one. A new step
+is one more entry in ``STEPS``.
 
 The target is the one ``make run`` uses: ``AWS_ENDPOINT_URL_DYNAMODB``
 (unset: AWS itself), ``TABLE_NAME``, ``AWS_REGION``.

@@ -37,9 +37,8 @@ def titles(page: dict[str, Any]) -> list[str]:
 def test_the_backfill_lists_old_movies_and_leaves_listed_ones_alone(
     api: Api, alice: User, bob: User, stream: StreamRunner, dynamodb_calls: CallCounter
 ) -> None:
-    old = body(
-        api.post("/movies", {"title": "Old Times", "genres": ["Drama"]}, token=alice.token)
-    )["id"]
+    created = api.post("/movies", {"title": "Old Times", "genres": ["Drama"]}, token=alice.token)
+    old = body(created)["id"]
     new = body(api.post("/movies", {"title": "New Times"}, token=alice.token))["id"]
     assert api.post(f"/movies/{old}/ratings", {"rating": 9}, token=bob.token).status_code == 200
     stream.drain()

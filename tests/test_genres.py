@@ -103,6 +103,15 @@ def test_a_movie_made_without_genres_has_none(api: Api, alice: User) -> None:
     assert new_movie(api, alice, "Plain")["genres"] == []
 
 
+@pytest.mark.parametrize("none", [None, []], ids=["null", "empty"])
+def test_a_movie_made_with_null_or_empty_genres_has_none(
+    api: Api, alice: User, none: list[str] | None
+) -> None:
+    response = create(api, alice, none)
+    assert response.status_code == 201
+    assert body(response)["genres"] == []
+
+
 def test_a_seed_client_that_never_sends_genres_keeps_working(api: Api, alice: User) -> None:
     seed_body = {"title": "Seed", "description": "old client", "release_date": "1999-01-02"}
     created = api.post("/new_movies", seed_body, token=alice.token)

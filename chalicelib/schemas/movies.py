@@ -70,11 +70,16 @@ def _at_most_three(names: list[str]) -> list[str]:
 GenreName = Literal[discovery.GENRES]  # type: ignore[valid-type]
 Genre = Annotated[GenreName, BeforeValidator(_canonical_genre)]
 """One name of the genre set, matched ignoring case, answered in the set's spelling."""
-# Sent: at most 3 distinct names (duplicates collapse first); stored and answered in the
-# set's order. The list bound keeps a hostile body from making pydantic walk a huge list.
+# Sent: at most 3 distinct names (duplicates collapse first, so the document's bound is
+# the raw list's); stored and answered in the set's order. The raw bound keeps a hostile
+# body from making pydantic walk a huge list.
 Genres = Annotated[
     list[Genre],
-    Field(max_length=20, json_schema_extra={"uniqueItems": True, "maxItems": 3}),
+    Field(
+        max_length=20,
+        description="At most 3 distinct names of the set, in any case; answered in the "
+        "set's spelling and order, duplicates collapsed.",
+    ),
     AfterValidator(_at_most_three),
 ]
 
@@ -83,7 +88,7 @@ class MovieCreate(RequestModel):
     title: Title
     description: Description | None = None
     release_date: ReleaseDate | None = None
-    genres: Genres = Field(default_factory=list)
+    genres: Genres | None = None  # absent, ``null`` or ``[]``: none
 
 
 class MovieUpdate(RequestModel):

@@ -69,7 +69,9 @@ def merged_page(
     seed clients, reads what it skips). ``keep``, when given, shows only the
     items it accepts, among those read: such a page may show fewer than
     ``limit`` and still have a next one, and never reads more than that
-    bound to fill itself. The page's key holds every shard's position: after
+    bound to fill itself. The merge goes no further than a shard that may
+    hold more than it read, since what it did not read may outrank what the
+    others did. The page's key holds every shard's position: after
     the last item it looked at, where it was if it looked at none, or
     ``END`` once it has given everything.
     """
@@ -92,6 +94,10 @@ def merged_page(
         looked[n].append(item)
         if keep is None or keep(item):
             shown.append(item)
+        if len(looked[n]) == wanted:
+            # Shard n has more than it read, and those may outrank what the other shards
+            # read: the merge stops here (only a page with ``keep`` gets this far).
+            break
     after = list(positions)
     for n, items in read.items():
         if looked[n]:
