@@ -122,7 +122,8 @@ letter = st.one_of(
     st.sampled_from(["e\u0301", "a\u0308", "c\u0327", "n\u0303"]),  # accents as combining marks
     st.sampled_from("ΑαΒβΣσςЖжЩщЯя文字映画"),
     st.sampled_from(["ﬁ", "²", "Ⅻ", "ｆ", "١", "½"]),  # compatibility forms: NFKD changes them
-    st.characters(categories=["L", "Nd"]),
+    st.sampled_from(["हि", "न्", "दी", "मि", "ழ்"]),  # Indic vowel signs and viramas: marks
+    st.characters(categories=["L", "Nd", "M"]),
 )
 word = st.lists(letter, min_size=1, max_size=7).map("".join) | st.sampled_from(
     ["2001", "Supercalifragilisticexpialidocious", "Supercalifragilisticexpert"]
