@@ -1,4 +1,4 @@
-"""Movies written before discovery existed are listed and found once ``make backfill`` ran.
+"""Upgrading to discovery: old movies are listed after ``make backfill``; a new index answers 503.
 
 A table an older version wrote has movies with no list entries (they came
 with this version's stream consumer). The backfill's movies step syncs
@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from chalicelib.storage.table import ListEntryItem, MovieItem, TableItem
 from devtools.backfill import MOVIES, run_step
 from devtools.stream_runner import StreamRunner
 from tests.helpers.api import Api, CallCounter, User, body
+from tests.helpers.faults import error_answer, install
 from tests.helpers.snapshots import table_items
 
 
@@ -64,3 +67,21 @@ def test_the_backfill_lists_old_movies_and_leaves_listed_ones_alone(
     assert run_step(MOVIES, segments=2) == 0
     assert table_items() == after
     assert new in {movie["id"] for movie in body(api.get("/movies?limit=100"))["data"]}
+
+
+BACKFILLING = error_answer(
+    "ValidationException", message="Cannot read from backfilling global secondary index: gsi3"
+)
+
+
+def test_while_a_new_index_is_still_being_built_its_lists_answer_503(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after the upgrade that adds GSI3, DynamoDB refuses to read it for a while."""
+    faults = install(monkeypatch)
+    faults.fail("Query", BACKFILLING, times=2)  # both shards' Queries, sent at once
+    response = api.get("/movies?sort=top_rated")
+    assert response.status_code == 503
+    assert body(response) == {"detail": "Service temporarily unavailable; try again shortly"}
+    assert response.headers["Retry-After"]
+    assert api.get("/movies?sort=top_rated").status_code == 200  # built: answered again

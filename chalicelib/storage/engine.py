@@ -253,10 +253,17 @@ def out_of_reach(exc: BaseException) -> bool:
     if isinstance(cause, HTTPClientError | BotocoreConnectionError):
         return True
     if isinstance(cause, ClientError):
-        code = cause.response.get("Error", {}).get("Code")
+        error = cause.response.get("Error", {})
         status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return code in UNAVAILABLE_ERRORS or status >= 500
+        return error.get("Code") in UNAVAILABLE_ERRORS or status >= 500 or _backfilling(error)
     return False
+
+
+def _backfilling(error: dict[str, Any]) -> bool:
+    """An index still being built: DynamoDB refuses to read it (a new GSI, after an upgrade)."""
+    return error.get("Code") == "ValidationException" and "backfilling" in str(
+        error.get("Message", "")
+    )
 
 
 def retry(
