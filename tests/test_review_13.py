@@ -44,7 +44,7 @@ def found(api: Api, query: str) -> list[int]:
 
 def stale_write_after(monkeypatch: pytest.MonkeyPatch, meanwhile: Any) -> list[int]:
     """Make the next ``listings.sync``'s first write wait for ``meanwhile()`` to run."""
-    real = listings.batch_write
+    real = batch_write
     calls: list[int] = []
 
     def delayed(*args: Any, **kwargs: Any) -> int:
@@ -152,7 +152,8 @@ def write_units(entry: ListEntryItem) -> int:
 # whose words each have 20 distinct prefixes.
 SQUARED = "".join(chr(code) for code in range(0x3300, 0x3358))
 KATAKANA_TITLE = " ".join(
-    [SQUARED[i : i + 4] for i in range(0, 88, 4)] + [SQUARED[i + 1 : i + 5] for i in range(0, 84, 4)]
+    [SQUARED[i : i + 4] for i in range(0, 88, 4)]
+    + [SQUARED[i + 1 : i + 5] for i in range(0, 84, 4)]
 )[:200]
 
 
@@ -190,7 +191,7 @@ def test_a_recount_of_a_long_titled_movie_rewrites_under_a_partitions_second_of_
 def test_a_search_with_a_common_longest_word_finds_its_match_on_the_first_page(
     api: Api, alice: User, stream: StreamRunner
 ) -> None:
-    """"the xq" reads the key of "the" (its longest word) and filters by "xq".
+    """ "the xq" reads the key of "the" (its longest word) and filters by "xq".
 
     Fails: with 25 newer "The ..." movies, the first page (and the second) is empty, with a
     next_cursor; a client that stops at an empty page finds nothing. At scale, every
