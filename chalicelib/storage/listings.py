@@ -21,10 +21,11 @@ filtered or sorted beyond what it read (``pages.merged_page``). Unrated
 movies are in no rated list, undated ones in no release-date list.
 
 Search: each word of the title (``discovery.words``) is filed under each of
-its prefixes up to ``MAX_PREFIX`` characters, so "every word of the query
-begins a word of the title" is one key for a query of one word. A query of
-several words reads the key of its longest word and keeps the entries whose
-``words`` match the others too; such a page reads the same at most
+its prefixes up to ``MAX_PREFIX`` characters (as many as ``RECOUNT_WCU``
+allows), so "every word of the query begins a word of the title" is one key
+for a query of one word. A query of several words reads the key of its
+longest word (not a very common one, such as "the", when it has another)
+and keeps the entries whose ``words`` match the others too; such a page reads the same at most
 ``2 * limit + 2`` entries and may show fewer than ``limit`` (with a cursor
 to go on), rather than read on until it fills.
 
@@ -32,14 +33,15 @@ Entries are written only by the stream consumer, never on a request's path:
 ``sync`` makes a movie's entries what its item says now, after it was
 created, changed or recounted. Its fan-out is bounded: at most 19 list
 entries (4 sorts' overall, 3 genres' and one year's lists, less the plain
-newest) and one per distinct title-word prefix, which a 200-character title
-bounds. Each list key is split over ``LIST_SHARDS`` by a hash of the movie
-id, so no list that all movies share takes more than half the app's
-recounts.
+newest) and one per distinct title-word prefix, as many as fit with them
+in ``RECOUNT_WCU`` (a recount rewrites them all). Each list key is split
+over ``LIST_SHARDS`` by a hash of the movie id, so no list that all movies
+share takes more than half the app's recounts.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +64,19 @@ RELEASE_DATE = "release_date"
 SORTS = (NEWEST, TOP_RATED, MOST_RATED, RELEASE_DATE)
 _LIST_PREFIX = {NEWEST: "NEW", TOP_RATED: "TOP", MOST_RATED: "MOST", RELEASE_DATE: "REL"}
 MAX_PREFIX = 20  # longer query words are looked up by their first 20 characters
+# A recount rewrites every entry of a movie (each shows the counters), all in the movie's
+# partition, which takes 1,000 WCU a second: its entries must fit in that. Each copies the
+# movie, so one costs 1 WCU for a short description and up to 11 for 5,000 accented
+# characters. Search entries past what fits are left out, shortest prefixes kept first
+# (every word's first letter, then first two, ...), so only a movie with both a long
+# description and a long title loses its words' longest prefixes.
+RECOUNT_WCU = 1_000
+# Words so common in titles that their list holds nearly every movie: a query of several
+# words is looked up by its longest other word, when it has one.
+COMMON_WORDS = frozenset(
+    {"a", "an", "and", "at", "de", "del", "der", "des", "di", "die", "das", "du", "el", "et"}
+    | {"for", "il", "in", "la", "las", "le", "les", "lo", "los", "of", "on", "the", "to", "und"}
+)
 FIRST_YEAR, LAST_YEAR = 1870, 2100  # the years a list exists for
 COUNT_WIDTH = 16
 SCORE_WIDTH = 22  # discovery.damped_score is under 10 * SCORE_SCALE = 10**21
@@ -108,8 +123,8 @@ def list_page(listing: Listing, *, limit: int, start_key: Key | None) -> Page[Mo
 
 def search_page(query_words: list[str], *, limit: int, start_key: Key | None) -> Page[MovieItem]:
     """Movies whose title has, for every query word, a word it begins; most rated first."""
-    longest = max(query_words, key=len)
-    key_word = longest[:MAX_PREFIX]
+    telling = [word for word in query_words if word not in COMMON_WORDS] or query_words
+    key_word = max(telling, key=len)[:MAX_PREFIX]
     exact = all(key_word.startswith(word) for word in query_words)
     return _page(
         search_list(key_word),
@@ -158,7 +173,14 @@ def _entries(partition: str, start_key: Key | None, count: int) -> list[ListEntr
 
 def entries_for(movie: MovieItem) -> list[ListEntryItem]:
     """Every list entry ``movie`` should have, given what its item holds now."""
-    return [*_ranked_entries(movie), *_search_entries(movie)]
+    ranked = list(_ranked_entries(movie))
+    return [*ranked, *_search_entries(movie, RECOUNT_WCU - sum(map(write_units, ranked)))]
+
+
+def write_units(item: TableItem) -> int:
+    """What putting ``item`` costs, rounded up to DynamoDB's 1 KB units (a close upper bound)."""
+    size = len(json.dumps(item.serialize(), ensure_ascii=False, separators=(",", ":")).encode())
+    return -(-size // 1024)
 
 
 def _ranked_entries(movie: MovieItem) -> Iterator[ListEntryItem]:
@@ -196,14 +218,28 @@ def _most_rated(count: int, movie_id: int) -> str:
     return f"{count:0{COUNT_WIDTH}d}#{padded(movie_id)}"
 
 
-def _search_entries(movie: MovieItem) -> Iterator[ListEntryItem]:
+def _search_entries(movie: MovieItem, budget: int) -> Iterator[ListEntryItem]:
     title_words = list(dict.fromkeys(discovery.words(movie.title)))
-    prefixes = dict.fromkeys(
-        word[:length] for word in title_words for length in range(1, min(len(word), MAX_PREFIX) + 1)
-    )
     rank = _most_rated(movie.rating_count or 0, movie.id)
-    for prefix in prefixes:
-        yield ListEntryItem.new(movie, search_list(prefix), rank, title_words)
+    for prefix in search_prefixes(title_words):
+        entry = ListEntryItem.new(movie, search_list(prefix), rank, title_words)
+        budget -= write_units(entry)
+        if budget < 0:
+            return
+        yield entry
+
+
+def search_prefixes(title_words: list[str]) -> list[str]:
+    """The prefixes a title is filed under, shortest first: every word's first letter, ...
+
+    Up to ``MAX_PREFIX`` letters of each word.
+    """
+    found: dict[str, None] = {}
+    for length in range(1, MAX_PREFIX + 1):
+        for word in title_words:
+            if len(word) >= length:
+                found.setdefault(word[:length])
+    return list(found)
 
 
 # ---------------------------------------------------------------- keeping them in step
