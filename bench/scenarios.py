@@ -51,10 +51,11 @@ BATCH_GET_THEN_UPDATE: Calls = {"BatchGetItem": 1, "UpdateItem": 1}
 CHECK_TOKEN: Calls = GET
 """The authorizer's calls per checked token, whatever the route."""
 COMMENT_TEXT = "A quiet, patient film that rewards a second viewing. " * 2
-MOVIE = {
+MOVIE: dict[str, Any] = {
     "title": "Metropolis",
     "description": "A futuristic city sharply divided between the working class and the planners.",
     "release_date": "1927-01-10",
+    "genres": ["Drama", "Science Fiction"],
 }
 
 
@@ -505,6 +506,27 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("PUT", "/users/me", GET_THEN_TRANSACT, _rename_me, variant="rename", writes=True),
     Scenario("PUT", "/users/me/password", GET_THEN_TRANSACT, _change_password, writes=True),
     Scenario("GET", "/movies", TWO_QUERIES, _list_movies, sent_at_once=True),
+    *(
+        Scenario("GET", "/movies", TWO_QUERIES, _get(path), variant=variant, sent_at_once=True)
+        for variant, path in (
+            ("top rated", "/movies?sort=top_rated&limit=10"),
+            ("most rated of a genre", "/movies?sort=most_rated&genre=drama&limit=10"),
+            ("by release date of a year", "/movies?sort=release_date&year=1927&limit=10"),
+            ("newest of a genre", "/movies?genre=Science%20Fiction&limit=10"),
+        )
+    ),
+    Scenario(
+        "GET", "/movies/search", TWO_QUERIES, _get("/movies/search?q=metro"), sent_at_once=True
+    ),
+    Scenario(
+        "GET",
+        "/movies/search",
+        TWO_QUERIES,
+        _get("/movies/search?q=metropolis%20city"),
+        variant="two words",
+        sent_at_once=True,
+    ),
+    Scenario("GET", "/genres", NO_CALLS, _get("/genres")),
     Scenario("GET", "/movies/user", QUERY, _list_my_movies),
     Scenario("POST", "/movies", TRANSACT, _create_movie("/movies"), status=201, writes=True),
     Scenario("POST", "/new_movies", TRANSACT, _create_movie("/new_movies"), writes=True),

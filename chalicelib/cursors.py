@@ -37,6 +37,7 @@ def encode(list_id: str, last_key: dict[str, Any] | None) -> str | None:
         {"l": list_id, "k": last_key, "e": int(time.time()) + get_settings().cursor_ttl_seconds},
         separators=(",", ":"),
         sort_keys=True,
+        ensure_ascii=False,  # a key's letters as UTF-8 (1-4 bytes), not 6-12-byte escapes
     ).encode()
     signature = security.sign(payload, PURPOSE)
     return f"{_b64(payload)}.{_b64(signature)}"

@@ -50,6 +50,7 @@ def public_movie(movie: MovieItem, counters: Counters | None = None) -> MoviePub
         title=movie.title,
         description=movie.description,
         release_date=release_date(movie),
+        genres=list(movie.genres or []),
         user_id=movie.user_id,
         average_rating=average,
         rating_count=count,

@@ -10,13 +10,20 @@ lack (the README's upgrade notes say which). Each thing is a ``Step`` in
 * ratings: a rating written before users' lists of ratings existed has no
   GSI2 keys (``RATER#<user>``), so it is missing from its rater's
   ``GET /users/me/ratings`` until it gets them
-  (``storage.ratings.list_under_rater``).
+  (``storage.ratings.list_under_rater``);
+* movies: a movie written before the ranked lists and search existed has no
+  list entries, so it is in none of them until the stream next syncs it;
+  this syncs every movie (``storage.listings.sync``): a movie whose entries
+  are already in step costs its two reads and writes nothing.
 
-A step is a parallel Scan of the items that lack the thing, reading only
-what the fix needs, and one conditional UpdateItem each, whose condition
-(the item exists and still lacks it) makes a rerun, or a race with the
-API, change nothing. The Scan is this operator's tool's: no deployed
-function is allowed one. A new step is one more entry in ``STEPS``.
+A step is a parallel Scan of the items that lack the thing (movies: of
+every movie), reading only what the fix needs, and a fix per item that a
+rerun, or a race with the API or the stream, cannot make wrong: a
+conditional UpdateItem whose condition is that the item exists and still
+lacks it, or (movies) a sync, which makes the entries what the movie item
+says at that moment and checks it did not change meanwhile. The Scan is
+this operator's tool's: no deployed function is allowed one. A new step
+is one more entry in ``STEPS``.
 
 The target is the one ``make run`` uses: ``AWS_ENDPOINT_URL_DYNAMODB``
 (unset: AWS itself), ``TABLE_NAME``, ``AWS_REGION``.
@@ -29,8 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from chalicelib.storage import ratings, sessions
-from chalicelib.storage.table import RatingItem, UserItem
+from chalicelib.storage import listings, ratings, sessions
+from chalicelib.storage.table import MovieItem, RatingItem, UserItem
 
 SEGMENTS = 4
 KEYS = ["pk", "sk", "kind"]
@@ -81,9 +88,22 @@ def list_ratings_under_raters(segment: int, segments: int) -> int:
     )
 
 
+def movie_ids(segment: int, segments: int) -> Iterator[int]:
+    """The ids of every movie in one Scan segment."""
+    for movie in MovieItem.scan(
+        segment=segment, total_segments=segments, attributes_to_get=[*KEYS, "id"]
+    ):
+        yield movie.id
+
+
+def list_movies(segment: int, segments: int) -> int:
+    return sum(listings.sync(movie_id) > 0 for movie_id in movie_ids(segment, segments))
+
+
 PROFILES = Step("profiles given a sessions map", list_sessions)
 RATINGS = Step("ratings added to their rater's list", list_ratings_under_raters)
-STEPS: tuple[Step, ...] = (PROFILES, RATINGS)
+MOVIES = Step("movies whose list entries were brought in step", list_movies)
+STEPS: tuple[Step, ...] = (PROFILES, RATINGS, MOVIES)
 
 
 def run_step(step: Step, segments: int = SEGMENTS) -> int:

@@ -310,12 +310,14 @@ def rest_api_patch(stage: Stage) -> dict[str, Any]:
 
 # The public list pages, whose answers depend on the path and the query string only
 # (no token, no caller), served from API Gateway's stage cache for a short while: every
-# reader of a popular page (the first page of GET /movies, a hot movie's comments and
-# ratings) is then one read of DynamoDB per TTL, not one per request. Not cached: the
+# reader of a popular page (the first page of GET /movies or of a ranked list, a popular
+# search, a hot movie's comments and ratings) is then one read of DynamoDB per TTL, not
+# one per request. Not cached: the
 # movie detail and the average (exact at once), GET /movies/user and everything else
 # that names the caller, and every write.
 CACHED_ROUTES = (
     ("/movies", "GET"),
+    ("/movies/search", "GET"),
     ("/movies/{movie_id}/comments", "GET"),
     ("/movies/{movie_id}/ratings", "GET"),
 )

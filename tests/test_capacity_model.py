@@ -163,7 +163,7 @@ def test_a_request_over_1_5x_its_baseline_is_flagged_unless_its_reason_is_docume
 
 def test_the_model_caches_the_reads_the_deploy_template_caches_with_its_ttl() -> None:
     workload = Workload()
-    assert sorted(workload.cached_reads.values()) == sorted(p for p, _ in package.CACHED_ROUTES)
+    assert set(workload.cached_reads.values()) == {p for p, _ in package.CACHED_ROUTES}
     assert workload.cache_ttl_seconds == package.CACHE_TTL_SECONDS
     assert not {"detail", "average", "my movies page"} & set(workload.cached_reads)
 
@@ -177,5 +177,6 @@ def test_behind_the_cache_a_list_reaches_dynamodb_once_per_ttl_per_cached_answer
 
 def test_the_shared_list_s_reads_are_scaled_by_its_cache_misses() -> None:
     sample = Sample("movies page", {"movie": MOVIE_ID}, (Charge(INDEX_KEY, "MOVIES#0", 0, 1),))
-    [part] = read_parts([sample], Workload(), app_wide=True)
+    parts = read_parts([sample], Workload(), app_wide=True)
+    [part] = [part for part in parts if part.samples]
     assert part.rate == Workload().cache_keys_per_list / Workload().cache_ttl_seconds

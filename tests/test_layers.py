@@ -18,7 +18,9 @@ PACKAGE = ROOT / "chalicelib"
 # Bottom first. A module may import from its own layer's *other* groups only where
 # ALSO lists it, and from any layer below; never from above.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"settings", "errors", "failures", "logs", "gateway", "lists", "observability"}),
+    frozenset(
+        {"settings", "errors", "failures", "logs", "gateway", "lists", "observability", "discovery"}
+    ),
     frozenset({"security", "cursors"}),
     frozenset({"storage"}),
     frozenset({"accounts", "auth", "schemas"}),

@@ -69,6 +69,7 @@ def test_the_schema_pynamodb_derives_is_what_the_table_definition_reads() -> Non
     assert {index["IndexName"] for index in definition["GlobalSecondaryIndexes"]} == {
         "gsi1",
         "gsi2",
+        "gsi3",
     }
 
 

@@ -219,3 +219,27 @@ def test_a_rating_reaches_the_movie_list_within_the_local_freshness_bound(
     elapsed = time.monotonic() - rated_at
     record_property("list_freshness_seconds", round(elapsed, 2))
     assert movie["average_rating"] == 8.0
+
+
+def test_a_new_movie_and_its_rating_reach_search_and_the_ranked_lists_in_the_bound(
+    live: LiveApi, record_property: Any
+) -> None:
+    """Search and the ranked orders are built by the stream runner, within the same bound."""
+    _, owner = live.user("findowner")
+    _, rater = live.user("findrater")
+    created = live.call(
+        "POST", "/movies", {"title": "Zyzzyva Nights", "genres": ["horror"]}, owner
+    ).body
+    assert live.call("POST", f"/movies/{created['id']}/ratings", {"rating": 7}, rater).status == 200
+    rated_at = time.monotonic()
+    deadline = rated_at + LOCAL_FRESHNESS_SECONDS
+    while True:
+        found = live.call("GET", "/movies/search?q=zyzz").body["data"]
+        ranked = live.call("GET", "/movies?sort=top_rated&genre=Horror&limit=100").body["data"]
+        if [m["rating_count"] for m in found] == [1] and created["id"] in {m["id"] for m in ranked}:
+            break
+        assert time.monotonic() < deadline, "search and the ranked list did not catch up in time"
+        time.sleep(0.05)
+    record_property("discovery_freshness_seconds", round(time.monotonic() - rated_at, 2))
+    assert found[0]["title"] == "Zyzzyva Nights"
+    assert found[0]["genres"] == ["Horror"]

@@ -52,7 +52,9 @@ def test_deleting_a_movie_leaves_no_orphans_once_the_stream_runs(
     assert remaining(movie["id"]) == []
     refs = [CommentRefItem.key(n) for n in [*range(1, 31), 100, 101]]
     assert [ref for ref in refs if TableItem.count(ref[0])] == refs[-2:]  # the keeper's
-    assert len(remaining(keeper["id"])) == 1 + 32 + 2 + 2  # the other movie is untouched
+    # The other movie is untouched: itself, its shards, 2 comments, 2 ratings, and the list
+    # entries of its title's prefixes ("k" ... "keeper").
+    assert len(remaining(keeper["id"])) == 1 + 32 + 2 + 2 + 6
 
 
 def test_the_cleanup_gets_only_the_records_it_acts_on_and_one_batch_is_enough(
@@ -61,12 +63,17 @@ def test_the_cleanup_gets_only_the_records_it_acts_on_and_one_batch_is_enough(
     movie = body(api.post("/movies", {"title": "Stays"}, token=alice.token))
     add_children(movie["id"], range(1, 4))
     api.patch(f"/movies/{movie['id']}", {"title": "Still here"}, token=alice.token)
-    assert stream.drain() == 0  # inserts and a movie's update: filtered out
-    assert len(remaining(movie["id"])) == 1 + 32 + 3 + 3
+    assert stream.drain() == 1  # the movie's insert and update (its lists); no child's insert
+    entries = len("still") + len("here")  # one per prefix of each title word
+    assert len(remaining(movie["id"])) == 1 + 32 + 3 + 3 + entries
     api.delete(f"/movies/{movie['id']}", token=alice.token)
     assert stream.drain() == 1
-    [batch] = stream.delivered
-    assert [(r["eventName"], r["dynamodb"]["Keys"]["sk"]["S"]) for r in batch] == [
+    listed, removed = stream.delivered
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["sk"]["S"]) for r in listed] == [
+        ("INSERT", MovieItem.SK),
+        ("MODIFY", MovieItem.SK),
+    ]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["sk"]["S"]) for r in removed] == [
         ("REMOVE", MovieItem.SK)
     ]
     assert remaining(movie["id"]) == []
@@ -142,7 +149,8 @@ def test_a_big_movie_is_cleaned_up_over_several_invocations_each_bounded(
     first, second, last = (calls for calls, _ in invocations)
     assert (first["PutItem"], second["TransactWriteItems"], last["DeleteItem"]) == (1, 1, 1)
     steps = [[r["dynamodb"]["Keys"]["sk"]["S"] for r in batch] for batch in stream.delivered]
-    assert steps == [[MovieItem.SK], ["CLEANUP#0000000001"], ["CLEANUP#0000000002"]]
+    # The first batch: the movie's INSERT (its lists: never made, the removal wins) and REMOVE.
+    assert steps == [[MovieItem.SK] * 2, ["CLEANUP#0000000001"], ["CLEANUP#0000000002"]]
 
 
 def test_redelivering_any_record_of_a_cleanup_is_harmless(
@@ -213,7 +221,7 @@ def test_a_step_that_fails_half_way_is_retried_and_the_cleanup_completes(
     assert faults.attempts["TransactWriteItems"] == 4
     assert faults.attempts["DeleteItem"] == 1
     removal, failed, retried = stream.delivered
-    assert [r["eventName"] for r in removal] == ["REMOVE"]
+    assert [r["eventName"] for r in removal] == ["INSERT", "REMOVE"]
     assert failed == retried
     assert [r["dynamodb"]["Keys"]["sk"]["S"] for r in retried] == ["CLEANUP#0000000001"]
     assert stream.given_up == []

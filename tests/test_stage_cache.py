@@ -29,6 +29,7 @@ def test_the_stage_has_a_cache_that_serves_only_the_public_list_pages(api: dict[
     ]
     assert [(s["ResourcePath"], s["HttpMethod"]) for s in cached] == [
         ("/~1movies", "GET"),
+        ("/~1movies~1search", "GET"),
         ("/~1movies~1{movie_id}~1comments", "GET"),
         ("/~1movies~1{movie_id}~1ratings", "GET"),
     ]

@@ -138,6 +138,7 @@ def test_the_stream_handler_gets_the_records_it_acts_on_in_batches(
     patterns = [json.loads(f["Pattern"]) for f in source["FilterCriteria"]["Filters"]]
     assert patterns == [
         {"eventName": ["MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RATING#C#"}]}}}},
+        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": ["MOVIE"]}}}},
         {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["MOVIE"]}}}},
         {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "CLEANUP#"}]}}}},
         {

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import cursors, errors, failures, lists
+from chalicelib import cursors, discovery, errors, failures, lists
 from chalicelib.http import ResponseSpec, empty_response, endpoint, json_response
 from chalicelib.http.operations import Declared
 from chalicelib.presenters import public_movie, public_rating, public_thread, release_date
+from chalicelib.schemas.discovery import GenrePublic, MovieListQuery, SearchQuery
 from chalicelib.schemas.movies import (
     DeletedMovie,
     MovieCreate,
@@ -18,7 +19,7 @@ from chalicelib.schemas.movies import (
     MovieUpdate,
 )
 from chalicelib.schemas.pages import OffsetPage
-from chalicelib.storage import movies
+from chalicelib.storage import listings, movies
 from chalicelib.storage.pages import Page
 from chalicelib.storage.table import MovieItem
 
@@ -52,17 +53,69 @@ OWNER_ERRORS: list[Declared] = [failures.MovieNotFound(), failures.NotOwner("mov
     bp,
     "/movies",
     methods=["GET"],
-    query=OffsetPage,
+    query=MovieListQuery,
     responses={200: MovieList},
     errors=cursors.ERRORS,
     summary="List movies",
     tags=TAGS,
 )
-def list_movies(query: OffsetPage) -> Response:
-    """Newest first. ``next_cursor`` fetches the next page; ``offset`` is for seed clients."""
-    start_key = cursors.decode(lists.ALL_MOVIES, query.cursor)
-    page = movies.list_movies(limit=query.limit, offset=query.offset, start_key=start_key)
-    return json_response(_movie_list(page, lists.ALL_MOVIES))
+def list_movies(query: MovieListQuery) -> Response:
+    """Newest first, or ``sort``-ed; of one ``genre`` or one ``year`` if asked.
+
+    ``top_rated``: by the damped average ``(sum + 55) / (count + 10)``, then
+    more ratings, then newest; ``most_rated``: more ratings, then newest;
+    ``release_date``: latest release, then newest. The rated orders leave out
+    unrated movies, ``release_date`` undated ones; their counters trail the
+    exact ones by the stream's delay. ``next_cursor`` fetches the next page
+    of the same list; ``offset`` (seed clients) only pages the plain list.
+    """
+    if query.plain:
+        start_key = cursors.decode(lists.ALL_MOVIES, query.cursor)
+        page = movies.list_movies(limit=query.limit, offset=query.offset, start_key=start_key)
+        return json_response(_movie_list(page, lists.ALL_MOVIES))
+    list_id = lists.ranked(query.sort, query.genre, query.year)
+    listing = listings.Listing(query.sort, query.genre, query.year)
+    start_key = cursors.decode(list_id, query.cursor)
+    return json_response(
+        _movie_list(listings.list_page(listing, limit=query.limit, start_key=start_key), list_id)
+    )
+
+
+@endpoint(
+    bp,
+    "/movies/search",
+    methods=["GET"],
+    query=SearchQuery,
+    responses={200: MovieList},
+    errors=cursors.ERRORS,
+    summary="Search movies by title",
+    tags=TAGS,
+)
+def search_movies(query: SearchQuery) -> Response:
+    """Movies whose title has, for each word of ``q``, a word that begins with it.
+
+    Case, accents and punctuation are ignored (``"quee gir"`` finds "Queen
+    of Girls"); most rated first, then newest. A query of several words may
+    answer a page shorter than ``limit`` with a ``next_cursor``: follow it.
+    """
+    list_id = lists.search(query.words)
+    start_key = cursors.decode(list_id, query.cursor)
+    page = listings.search_page(query.words, limit=query.limit, start_key=start_key)
+    return json_response(_movie_list(page, list_id))
+
+
+@endpoint(
+    bp,
+    "/genres",
+    methods=["GET"],
+    responses={200: list[GenrePublic]},
+    uses_table=False,
+    summary="List the genres",
+    tags=TAGS,
+)
+def list_genres() -> Response:
+    """The fixed set a movie's ``genres`` come from, in the order answers list them."""
+    return json_response([GenrePublic(name=name) for name in discovery.GENRES])
 
 
 @endpoint(

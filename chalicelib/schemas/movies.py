@@ -6,9 +6,10 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from chalicelib import discovery
 from chalicelib.schemas import (
     NOT_BLANK,
     NOT_NULL,
@@ -48,10 +49,46 @@ def _iso_date_only(value: Any) -> Any:
 ReleaseDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 
 
+def _canonical_genre(value: Any) -> Any:
+    """A genre name in any case is the set's spelling; anything else goes on to be refused."""
+    if isinstance(value, str):
+        return discovery.canonical_genre(value) or value
+    return value
+
+
+def _at_most_three(names: list[str]) -> list[str]:
+    ordered = discovery.in_set_order(names)
+    if len(ordered) > discovery.MAX_GENRES:
+        raise PydanticCustomError(
+            "too_long",
+            "List should have at most {max_length} genres, not {actual_length}",
+            {"max_length": discovery.MAX_GENRES, "actual_length": len(ordered)},
+        )
+    return ordered
+
+
+GenreName = Literal[discovery.GENRES]  # type: ignore[valid-type]
+Genre = Annotated[GenreName, BeforeValidator(_canonical_genre)]
+"""One name of the genre set, matched ignoring case, answered in the set's spelling."""
+# Sent: at most 3 distinct names (duplicates collapse first, so the document's bound is
+# the raw list's); stored and answered in the set's order. The raw bound keeps a hostile
+# body from making pydantic walk a huge list.
+Genres = Annotated[
+    list[Genre],
+    Field(
+        max_length=20,
+        description="At most 3 distinct names of the set, in any case; answered in the "
+        "set's spelling and order, duplicates collapsed.",
+    ),
+    AfterValidator(_at_most_three),
+]
+
+
 class MovieCreate(RequestModel):
     title: Title
     description: Description | None = None
     release_date: ReleaseDate | None = None
+    genres: Genres | None = None  # absent, ``null`` or ``[]``: none
 
 
 class MovieUpdate(RequestModel):
@@ -60,9 +97,13 @@ class MovieUpdate(RequestModel):
     title: Annotated[Title | None, NOT_NULL] = None
     description: Description | None = None
     release_date: ReleaseDate | None = None
+    genres: Genres | None = None  # ``null`` clears them, like ``[]``
 
     def changes(self) -> dict[str, Any]:
-        return sent_fields(self, not_null=["title"])
+        changes = sent_fields(self, not_null=["title"])
+        if "genres" in changes and changes["genres"] is None:
+            changes["genres"] = []
+        return changes
 
 
 class MoviePublic(ResponseModel):
@@ -70,6 +111,7 @@ class MoviePublic(ResponseModel):
     title: str
     description: str | None
     release_date: dt.date | None
+    genres: list[GenreName] = Field(default_factory=list)
     user_id: int
     average_rating: float | None
     rating_count: int

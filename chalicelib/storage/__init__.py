@@ -1,6 +1,7 @@
 """The only code that talks to DynamoDB: one table, every entity in it.
 
-Keys are generic (``pk``, ``sk``, ``gsi1pk``/``gsi1sk``, ``gsi2pk``/``gsi2sk``);
+Keys are generic (``pk``, ``sk``, ``gsi1pk``/``gsi1sk``, ``gsi2pk``/``gsi2sk``,
+``gsi3pk``/``gsi3sk``);
 each entity builds its own in ``table.py``. Ids are zero-padded to 16 digits
 inside keys so that string order is numeric (and, ids being time-ordered,
 chronological) order. There is no local secondary index: it would pin each
@@ -45,6 +46,15 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   Query from ``MOVIE`` through the comments). Its ``rating_count`` /
   ``rating_sum`` are the stream consumer's copy of the shards' sums (one
   UpdateItem per movie per batch), which is all a list item shows.
+- list entry — ``MOVIE#<id>`` / ``LIST#<list>`` [gsi3 ``<list>#<hash of id mod 2>``
+  / ``<rank>``] — one per list the movie is in (``listings``: the newest of
+  its genres and year; top rated, most rated, release date, overall and by
+  genre and year; one per prefix of each title word): ``GET /movies`` with a
+  ``sort``, ``genre`` or ``year`` and ``GET /movies/search`` (2 Queries at
+  once, one per gsi3 shard, ``limit + 1`` each, merged). Written only by the
+  stream consumer (``listings.sync``: 1 GetItem and 1 keys-only Query at
+  once, BatchWriteItems of what differs, 1 GetItem to check), after the
+  movie's insert, change or recount; deleted with the movie's collection.
 - counter shard — ``MOVIE#<id>`` / ``RATING#C#00`` … ``RATING#C#31`` — every
   rating change (an ADD to the caller's shard in its transaction, which is
   also the check that the movie exists); the average (1 Query of the 32);
@@ -72,9 +82,10 @@ Each line: entity — ``pk`` / ``sk`` [index keys] — the requests that use it
   deletes it.
 
 A movie's item collection (``pk = MOVIE#<id>``) sorts as: ``CLEANUP#...``
-(once the movie is deleted), ``MOVIE`` (the movie), ``MOVIE#C#...`` (its
-comments, depth-first, oldest first), ``RATING#C#nn`` (its counter shards),
-``RATING#U#...`` (its ratings, by user). A Query that begins at ``MOVIE``
+(once the movie is deleted), ``LIST#...`` (its list entries), ``MOVIE``
+(the movie), ``MOVIE#C#...`` (its comments, depth-first, oldest first),
+``RATING#C#nn`` (its counter shards), ``RATING#U#...`` (its ratings, by
+user). A Query that begins at ``MOVIE``
 reads the movie and its threads; one that begins at a shard reads counters
 and then ratings. The movie detail sends one of each at once.
 
@@ -83,11 +94,11 @@ rating and one of 32 shards, both in the movie's own collection (which
 DynamoDB splits by key range under load), and the rating's gsi2 entry
 under its rater, which only that one user's changes write (at a person's
 rate, whatever movies they rate). What movies share
-(GSI1's keys, and the ranked lists and search keys to come) is written only
-by the stream consumer (``changes``), batched over the event source
+(GSI1's keys, and GSI3's lists and search words) is written only by the
+stream consumer (``changes``, ``listings``), batched over the event source
 mapping's window and once per movie per batch, and sharded by a hash of the
-movie id: a new list index is one more GSI with its own shard prefix and
-score sort key, written by the same recount.
+movie id: a new list is one more list name in ``listings`` (an entry per
+movie in it, with its rank), written by the same sync.
 
 Nothing is ever read back through a GSI right after it is written (GSIs are
 eventually consistent on DynamoDB): login reads its claim item, replies read

@@ -1,12 +1,15 @@
 """The table's stream, as storage reads it: what a record means and what follows from it.
 
-Three kinds of record matter, and the event source mapping's filter
+Four kinds of record matter, and the event source mapping's filter
 (``FILTER_PATTERNS``) delivers only those:
 
 * a counter shard's ``MODIFY``: a rating changed. The movie's copy of its
   counters (``rating_count``/``rating_sum`` on the movie item, which the
   list items of GSI1 and GSI2 show) is *recounted*: the shards are read
-  again and their sums written.
+  again and their sums written. Its list entries follow (below).
+* a movie's ``INSERT`` or ``MODIFY``: it was created, changed or recounted.
+  Its list entries (GSI3: the ranked and filtered lists and search,
+  ``listings``) are made what the item says now (``listings.sync``).
 * a movie's ``REMOVE``: the movie was deleted. The rest of its item
   collection (comments, ratings, any shard left) and its comments' ref
   items are deleted, ``CLEANUP_ITEMS_PER_STEP`` at a time (``clean_up``).
@@ -48,7 +51,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from chalicelib.storage import session_cleanup
+from chalicelib.storage import listings, session_cleanup
 from chalicelib.storage.engine import ConditionFailed, Transaction, batch_delete, condition_failed
 from chalicelib.storage.ratings import Counters, counters
 from chalicelib.storage.table import (
@@ -61,6 +64,7 @@ from chalicelib.storage.table import (
 )
 
 COUNTED = "counted"
+LISTED = "listed"
 DELETED = "deleted"
 CLEANING = "cleaning"
 CLEANED = "cleaned"  # ``apply``'s answers for a cleanup step: ...the collection is empty now
@@ -93,6 +97,7 @@ FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
         "eventName": ["MODIFY"],
         "dynamodb": {"Keys": {"sk": {"S": [{"prefix": CounterShardItem.PREFIX}]}}},
     },
+    {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [MovieItem.SK]}}}},
     {"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": [MovieItem.SK]}}}},
     {
         "eventName": ["INSERT"],
@@ -107,7 +112,7 @@ class Change:
     """What one stream record says happened to one movie."""
 
     movie_id: int
-    what: str  # COUNTED, DELETED or CLEANING
+    what: str  # COUNTED, LISTED, DELETED or CLEANING
     sequence_number: str
     step: int = 0  # the cleanup step a DELETED (0) or CLEANING record stands for
 
@@ -120,6 +125,8 @@ def decode(event_name: str, keys: Mapping[str, Any], sequence_number: str) -> Ch
         return None
     if event_name == "MODIFY" and sk.startswith(CounterShardItem.PREFIX):
         return Change(movie_id, COUNTED, sequence_number)
+    if event_name in ("INSERT", "MODIFY") and sk == MovieItem.SK:
+        return Change(movie_id, LISTED, sequence_number)
     if event_name == "REMOVE" and sk == MovieItem.SK:
         return Change(movie_id, DELETED, sequence_number)
     step = MovieCleanupItem.step_in(sk)
@@ -140,13 +147,20 @@ def apply(movie_id: int, changes: list[Change]) -> str:
     """Do what one movie's changes in a batch call for, once; says what was done.
 
     A deleted movie's cleanup takes one step (a recount would find no shards
-    anyway); otherwise its copy is recounted.
+    anyway, and its list entries go with its collection); otherwise its copy
+    is recounted if a rating changed, and its list entries synced. The
+    recount's own write comes back as the movie's ``MODIFY``, whose sync
+    then finds nothing to do: syncing here saves the list orders a second
+    trip through the stream.
     """
     steps = {change.step for change in changes if change.what in (DELETED, CLEANING)}
     if steps:
         return clean_up(movie_id, steps)
-    recount(movie_id)
-    return COUNTED
+    counted = any(change.what == COUNTED for change in changes)
+    if counted:
+        recount(movie_id)
+    listings.sync(movie_id)
+    return COUNTED if counted else LISTED
 
 
 def recount(movie_id: int) -> bool:

@@ -19,11 +19,12 @@ bounded number of times.
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -252,10 +253,17 @@ def out_of_reach(exc: BaseException) -> bool:
     if isinstance(cause, HTTPClientError | BotocoreConnectionError):
         return True
     if isinstance(cause, ClientError):
-        code = cause.response.get("Error", {}).get("Code")
+        error = cause.response.get("Error", {})
         status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return code in UNAVAILABLE_ERRORS or status >= 500
+        return error.get("Code") in UNAVAILABLE_ERRORS or status >= 500 or _backfilling(error)
     return False
+
+
+def _backfilling(error: dict[str, Any]) -> bool:
+    """An index still being built: DynamoDB refuses to read it (a new GSI, after an upgrade)."""
+    return error.get("Code") == "ValidationException" and "backfilling" in str(
+        error.get("Message", "")
+    )
 
 
 def retry(
@@ -327,24 +335,33 @@ BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
 
 
 def batch_delete(keys: Iterable[tuple[str, str]], *, tries: int = MAX_ATTEMPTS) -> int:
-    """Delete ``keys`` with BatchWriteItem, 25 a call; how many were sent.
+    """Delete ``keys`` with BatchWriteItem, 25 a call; how many were sent (``batch_write``)."""
+    return batch_write((), keys, tries=tries)
+
+
+def batch_write(
+    puts: Iterable[TableItem],
+    deletes: Iterable[tuple[str, str]] = (),
+    *,
+    tries: int = MAX_ATTEMPTS,
+) -> int:
+    """Put ``puts`` and delete ``deletes`` with BatchWriteItem, 25 a call; how many were sent.
 
     DynamoDB answers a batch it throttled in part with ``UnprocessedItems``.
     PynamoDB's ``batch_write`` sends those again at once, three times, and
     then raises an error that says nothing of throttling. This sends them
     again after a full-jitter backoff, ``tries`` times, then answers 503, as
-    ``batch_get`` does. Deleting is idempotent, so a resent delete is harmless.
+    ``batch_get`` does. Whole puts and deletes are idempotent, so a resent
+    one is harmless; callers must not put the same key twice in one call.
     """
     table = table_connection()
+    requests: Iterator[dict[str, Any]] = itertools.chain(
+        ({"PutRequest": {"Item": item.serialize()}} for item in puts),
+        ({"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in deletes),
+    )
     sent = 0
-    chunk: list[Any] = []
-    for pk, sk in keys:
-        chunk.append({"pk": {"S": pk}, "sk": {"S": sk}})
-        if len(chunk) == BATCH_WRITE_ITEMS:
-            sent += _delete_chunk(table, chunk, tries)
-            chunk = []
-    if chunk:
-        sent += _delete_chunk(table, chunk, tries)
+    while chunk := list(itertools.islice(requests, BATCH_WRITE_ITEMS)):
+        sent += _write_chunk(table, chunk, tries)
     return sent
 
 
@@ -352,19 +369,22 @@ class Unprocessed(Exception):
     """DynamoDB left part of a batch unprocessed: send the rest again."""
 
 
-def _delete_chunk(table: TableConnection, keys: list[Any], tries: int) -> int:
-    pending = keys
+def _write_chunk(table: TableConnection, requests: list[dict[str, Any]], tries: int) -> int:
+    pending = requests
 
     def send() -> None:
         nonlocal pending
-        data = table.batch_write_item(delete_items=pending)
-        unprocessed = data.get("UnprocessedItems", {}).get(table.table_name, [])
-        pending = [request["DeleteRequest"]["Key"] for request in unprocessed]
+        puts = [request["PutRequest"]["Item"] for request in pending if "PutRequest" in request]
+        deletes = [
+            request["DeleteRequest"]["Key"] for request in pending if "DeleteRequest" in request
+        ]
+        data = table.batch_write_item(put_items=puts, delete_items=deletes)
+        pending = data.get("UnprocessedItems", {}).get(table.table_name, [])
         if pending:
             raise Unprocessed()
 
     retry(send, again=_unprocessed, tries=tries, exhausted=failures.Unavailable)
-    return len(keys)
+    return len(requests)
 
 
 def _unprocessed(exc: Exception) -> bool:

@@ -25,10 +25,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 
+from chalicelib.storage import listings
 from chalicelib.storage.changes import set_copy
 from chalicelib.storage.movies import new_movie_items
 from chalicelib.storage.ratings import count_existing
@@ -149,25 +150,29 @@ def user_items(user: ImportedUser) -> tuple[UserItem, TableItem, TableItem]:
 
 
 def movie_items(movie: ImportedMovie, kept: Sequence[ImportedRating]) -> list[TableItem]:
-    """The movie and its counter shards, as its create transaction writes them, counting ``kept``.
+    """The movie, its counter shards and its list entries, as the API would have left them.
 
     ``kept`` (every rating of the movie the import keeps) is added to the
     shards as each user's first rating would have been
     (``ratings.count_existing``), and the movie item carries the copy of
     their sums that the stream consumer's recount would write, with the
     same version: the lists show the counters at once, and the first
-    recount after a real rating change overwrites it.
+    recount after a real rating change overwrites it. Its list entries are
+    the ones the stream consumer would write (``listings.entries_for``), so
+    the migrated movies are in every ranked list and search at once, with or
+    without a stream consumer running.
     """
-    fields = {
+    fields: dict[str, Any] = {
         "title": movie.title,
         "description": movie.description,
         "release_date": movie.release_date,
+        "genres": [],  # the original project had none
     }
     item, shards = new_movie_items(movie.id, movie.user_id, fields)
     item.created_at, item.updated_at = movie.created_at, movie.updated_at
     counted = count_existing(shards, [rating_item(rating) for rating in kept])
     set_copy(item, counted)
-    return [item, *shards]
+    return [item, *shards, *listings.entries_for(item)]
 
 
 def rating_item(rating: ImportedRating) -> RatingItem:

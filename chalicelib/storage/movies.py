@@ -22,14 +22,13 @@ from chalicelib.storage.engine import (
     ConditionFailed,
     RaceLost,
     Transaction,
-    at_once,
     both,
     item_or_none,
     new_id,
     retry_on_race,
     with_fresh_ids,
 )
-from chalicelib.storage.pages import CollectionPage, Key, Page, key_of
+from chalicelib.storage.pages import CollectionPage, Key, Page, key_of, merged_page
 from chalicelib.storage.ratings import Counters, RatingPage, rating_page
 from chalicelib.storage.table import (
     CounterShardItem,
@@ -42,7 +41,6 @@ DETAIL_RATINGS = 10
 NEW_ID = "new id"
 MOVIE = "movie"
 SHARD = "counter shard"
-END = "end"  # a shard of the all-movies list read to its end
 
 
 @dataclass(frozen=True)
@@ -183,35 +181,17 @@ def _delete_shards(tx: Transaction, movie_id: int) -> None:
 def list_movies(*, limit: int, offset: int, start_key: Key | None) -> Page[MovieItem]:
     """All movies, newest first: GSI1's shards, queried at once and merged by id.
 
-    Each shard's Query reads ``offset + limit + 1`` items, so a page reads
-    at most twice what it shows plus two (``offset``, for seed clients,
-    reads what it skips). The page's key holds every shard's position:
-    after the last item it gave this page, where it was if it gave none, or
-    ``END`` once it has given everything.
+    At most twice what a page shows plus two (``pages.merged_page``);
+    ``offset``, for seed clients, reads what it skips.
     """
-    partitions = MovieItem.all_movies_partitions()
-    positions: list[Any] = start_key["after"] if start_key else [None] * len(partitions)
-    skip = 0 if start_key else offset
-    wanted = skip + limit + 1
-    open_shards = [n for n, position in enumerate(positions) if position != END]
-    results = at_once(*(partial(_newest, partitions[n], positions[n], wanted) for n in open_shards))
-    read = dict(zip(open_shards, results, strict=True))
-    merged = sorted(
-        ((movie, n) for n, movies in read.items() for movie in movies),
-        key=lambda pair: pair[0].gsi1sk or "",
-        reverse=True,
+    return merged_page(
+        [partial(_newest, partition) for partition in MovieItem.all_movies_partitions()],
+        rank=lambda movie: movie.gsi1sk or "",
+        resume=lambda movie: key_of(movie, "pk", "sk", "gsi1pk", "gsi1sk"),
+        limit=limit,
+        skip=offset,
+        start_key=start_key,
     )
-    shown = merged[: skip + limit]
-    if len(merged) <= len(shown):
-        return Page([movie for movie, _ in shown[skip:]], None)
-    after = list(positions)
-    for n, movies in read.items():
-        given = [movie for movie, shard in shown if shard == n]
-        if given:
-            after[n] = key_of(given[-1], "pk", "sk", "gsi1pk", "gsi1sk")
-        if len(movies) < wanted and len(given) == len(movies):
-            after[n] = END
-    return Page([movie for movie, _ in shown[skip:]], {"after": after})
 
 
 def _newest(partition: str, start_key: Key | None, count: int) -> list[MovieItem]:

@@ -10,6 +10,8 @@ access-pattern table.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -25,7 +27,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.constants import MAP, NUMBER
+from pynamodb.constants import LIST, MAP, NUMBER
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -42,6 +44,9 @@ ALL_MOVIES_SHARDS = 2
 # Each movie's rating counters are split over this many items, so one movie takes
 # 10,000 rating changes a second without any one item passing 1,000 write units.
 COUNTER_SHARDS = 32
+# GSI3 holds every other list of movies (by genre, year, rating, release, search word),
+# each key split this many ways like GSI1, for the same reason.
+LIST_SHARDS = 2
 MAX_COMMENT_DEPTH = 32  # a reply path of 33 ids still fits DynamoDB's 1,024-byte sort key
 
 
@@ -55,6 +60,18 @@ class IntegerAttribute(Attribute[int]):
 
     def deserialize(self, value: str) -> int:
         return int(value)
+
+
+class StringListAttribute(Attribute[list[str]]):
+    """A DynamoDB list of strings that is a Python ``list[str]`` (genres, title words)."""
+
+    attr_type = LIST
+
+    def serialize(self, value: list[str]) -> list[dict[str, str]]:
+        return [{"S": str(item)} for item in value]
+
+    def deserialize(self, value: list[dict[str, str]]) -> list[str]:
+        return [item["S"] for item in value]
 
 
 class SessionIdsAttribute(Attribute[frozenset[int]]):
@@ -114,6 +131,21 @@ class ByOwner(GlobalSecondaryIndex["TableItem"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class ByList(GlobalSecondaryIndex["TableItem"]):
+    """GSI3: the movies of one list, best first (``gsi3pk = <list>#<shard>``, ``gsi3sk`` = rank).
+
+    Its items are ``ListEntryItem``s, one per movie per list, so one index
+    serves every ranked and filtered list and every search word.
+    """
+
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
 class TableItem(Model):
     """The single table. Subclasses are the entities stored in it."""
 
@@ -130,10 +162,13 @@ class TableItem(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
     by_all_movies: ClassVar[ByAllMovies] = ByAllMovies()
     by_owner: ClassVar[ByOwner] = ByOwner()
+    by_list: ClassVar[ByList] = ByList()
 
     configured: ClassVar[bool] = False
 
@@ -312,6 +347,7 @@ class MovieItem(TableItem, discriminator="movie"):
     title = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
     release_date = UnicodeAttribute(null=True)
+    genres = StringListAttribute(null=True)  # canonical, in the set's order
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     rating_count = IntegerAttribute(default=0)
@@ -319,6 +355,19 @@ class MovieItem(TableItem, discriminator="movie"):
     counted_version = IntegerAttribute(null=True)
 
     SK: ClassVar[str] = "MOVIE"
+    # What a list entry copies of its movie, to show it in a list without reading it.
+    SHOWN: ClassVar[tuple[str, ...]] = (
+        "id",
+        "user_id",
+        "title",
+        "description",
+        "release_date",
+        "genres",
+        "created_at",
+        "updated_at",
+        "rating_count",
+        "rating_sum",
+    )
 
     @staticmethod
     def partition(movie_id: int) -> str:
@@ -502,6 +551,71 @@ class MovieCleanupItem(TableItem, discriminator="movie_cleanup"):
     @classmethod
     def new(cls, movie_id: int, step: int, deleted: int) -> MovieCleanupItem:
         return cls(*cls.key(movie_id, step), deleted=deleted)
+
+
+class ListEntryItem(TableItem, discriminator="list_entry"):
+    """A movie's place in one list: ``pk = MOVIE#<id>``, ``sk = LIST#<list>``.
+
+    One per list the movie is in (``storage.listings`` names them: its
+    genres' and its year's newest, the ranked orders overall and by genre
+    and by year, and one per prefix of each word of its title, for search).
+    Written only by the stream consumer (``listings.sync``), in the movie's
+    own collection, so the deleted movie's cleanup removes them with the
+    rest. ``gsi3pk``/``gsi3sk`` place it in GSI3: its list (split over
+    ``LIST_SHARDS`` by a hash of the movie id) and its rank there. It copies
+    what a list item shows (``MovieItem.SHOWN``), so a page is one Query;
+    search entries also hold the title's ``words``, which a query of several
+    words is checked against. ``digest`` sums up everything else it holds,
+    so the consumer tells what changed from a keys-only read. They sort
+    after a cleanup marker and before the movie item (``L``).
+    """
+
+    id = IntegerAttribute()
+    user_id = IntegerAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    release_date = UnicodeAttribute(null=True)
+    genres = StringListAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    rating_count = IntegerAttribute(default=0)
+    rating_sum = IntegerAttribute(default=0)
+    words = StringListAttribute(null=True)
+    digest = UnicodeAttribute()
+
+    PREFIX: ClassVar[str] = "LIST#"
+
+    @classmethod
+    def key(cls, movie_id: int, list_name: str) -> tuple[str, str]:
+        return MovieItem.partition(movie_id), f"{cls.PREFIX}{list_name}"
+
+    @staticmethod
+    def list_partitions(list_name: str) -> list[str]:
+        """GSI3's partitions of one list, one per shard."""
+        return [f"{list_name}#{shard}" for shard in range(LIST_SHARDS)]
+
+    @classmethod
+    def new(
+        cls, movie: MovieItem, list_name: str, rank: str, words: list[str] | None = None
+    ) -> ListEntryItem:
+        entry = cls(
+            *cls.key(movie.id, list_name),
+            gsi3pk=cls.list_partitions(list_name)[spread(movie.id, LIST_SHARDS)],
+            gsi3sk=rank,
+            words=words,
+            digest="",
+            **{name: getattr(movie, name) for name in MovieItem.SHOWN},
+        )
+        entry.digest = hashlib.sha256(
+            json.dumps(entry.serialize(), sort_keys=True).encode()
+        ).hexdigest()[:32]
+        return entry
+
+    def as_movie(self) -> MovieItem:
+        """The movie as this entry shows it (what a list item needs, no more)."""
+        return MovieItem(
+            *MovieItem.key(self.id), **{name: getattr(self, name) for name in MovieItem.SHOWN}
+        )
 
 
 # ---------------------------------------------------------------- comments
@@ -695,6 +809,7 @@ ENTITIES: tuple[type[TableItem], ...] = (
     LoginThrottleItem,
     MovieItem,
     MovieCleanupItem,
+    ListEntryItem,
     CounterShardItem,
     RatingItem,
     CommentItem,

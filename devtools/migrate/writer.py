@@ -49,7 +49,7 @@ class Phase:
 def phases(plan: Plan) -> list[Phase]:
     ratings = plan.ratings_of()  # read only from here on, by the workers
 
-    def movies(batch: Sequence[imports.ImportedMovie]) -> None:  # 33 items a movie
+    def movies(batch: Sequence[imports.ImportedMovie]) -> None:  # 33 items a movie, and its lists
         store.put_items([item for m in batch for item in imports.movie_items(m, ratings[m.id])])
 
     def ratings_batch(batch: Sequence[imports.ImportedRating]) -> None:
