@@ -49,7 +49,7 @@ from functools import partial
 
 from chalicelib import discovery
 from chalicelib.storage.engine import RaceLost, at_once, batch_write, both, retry_on_race
-from chalicelib.storage.pages import Key, Page, key_of, merged_page
+from chalicelib.storage.pages import Key, Page, highest_first, key_of, merged_page
 from chalicelib.storage.table import (
     ListEntryItem,
     MovieItem,
@@ -158,14 +158,7 @@ def _page(
 
 
 def _entries(partition: str, start_key: Key | None, count: int) -> list[ListEntryItem]:
-    results = TableItem.by_list.query(
-        partition,
-        scan_index_forward=False,
-        limit=count,
-        page_size=count,
-        last_evaluated_key=start_key,
-    )
-    return [entry for entry in results if isinstance(entry, ListEntryItem)]
+    return highest_first(ListEntryItem, TableItem.by_list, partition, start_key, count)
 
 
 # ---------------------------------------------------------------- what a movie is in

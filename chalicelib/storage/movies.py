@@ -28,7 +28,15 @@ from chalicelib.storage.engine import (
     retry_on_race,
     with_fresh_ids,
 )
-from chalicelib.storage.pages import CollectionPage, Key, Page, key_of, merged_page
+from chalicelib.storage.pages import (
+    CollectionPage,
+    Key,
+    Page,
+    highest_first,
+    index_page,
+    key_of,
+    merged_page,
+)
 from chalicelib.storage.ratings import Counters, RatingPage, rating_page
 from chalicelib.storage.table import (
     CounterShardItem,
@@ -195,52 +203,22 @@ def list_movies(*, limit: int, offset: int, start_key: Key | None) -> Page[Movie
 
 
 def _newest(partition: str, start_key: Key | None, count: int) -> list[MovieItem]:
-    results = MovieItem.by_all_movies.query(
-        partition,
-        scan_index_forward=False,
-        limit=count,
-        page_size=count,
-        last_evaluated_key=start_key,
-    )
-    return [movie for movie in results if isinstance(movie, MovieItem)]
+    return highest_first(MovieItem, MovieItem.by_all_movies, partition, start_key, count)
 
 
 def list_owner_movies(
     user_id: int, *, limit: int, offset: int, start_key: Key | None
 ) -> Page[MovieItem]:
-    """One user's movies, newest first (GSI2)."""
-    partition = MovieItem.owner_partition(user_id)
-    return _page(MovieItem.by_owner, partition, ("gsi2pk", "gsi2sk"), limit, offset, start_key)
-
-
-def _page(
-    index: Any,
-    partition: str,
-    index_keys: tuple[str, str],
-    limit: int,
-    offset: int,
-    start_key: Key | None,
-) -> Page[MovieItem]:
-    """``limit`` items after ``offset`` ones, or after a cursor, in one Query.
-
-    With a cursor the Query starts where the last page ended and reads
-    ``limit + 1`` items (the extra one says whether there is a next page).
-    ``offset`` (for seed clients) has to read the rows it skips.
-    """
-    skip = 0 if start_key else offset
-    wanted = skip + limit + 1
-    results = index.query(
-        partition,
-        scan_index_forward=False,
-        limit=wanted,
-        page_size=wanted,
-        last_evaluated_key=start_key,
+    """One user's movies, newest first (GSI2), in one Query."""
+    return index_page(
+        MovieItem,
+        MovieItem.by_owner,
+        MovieItem.owner_partition(user_id),
+        ("gsi2pk", "gsi2sk"),
+        limit=limit,
+        start_key=start_key,
+        skip=offset,
     )
-    items: list[MovieItem] = list(results)
-    page = items[skip : skip + limit]
-    has_more = len(items) == wanted
-    last_key = key_of(page[-1], "pk", "sk", *index_keys) if has_more and page else None
-    return Page(page, last_key)
 
 
 def _owned_by(user_id: int) -> Any:

@@ -108,6 +108,29 @@ def merged_page(
     return Page(shown[skip:], next_key)
 
 
+def highest_first(
+    entity: type[E],
+    index: GlobalSecondaryIndex[TableItem],
+    partition: str,
+    start_key: Key | None,
+    count: int,
+) -> list[E]:
+    """Up to ``count`` items of one index partition, highest sort key first: one Query.
+
+    From the start or after ``start_key``; eventually consistent, as every
+    index read. Only ``entity``'s items are kept (an index partition holds
+    one kind here, so none are dropped in practice).
+    """
+    results = index.query(
+        partition,
+        scan_index_forward=False,
+        limit=count,
+        page_size=count,
+        last_evaluated_key=start_key,
+    )
+    return [item for item in results if isinstance(item, entity)]
+
+
 def index_page(
     entity: type[E],
     index: GlobalSecondaryIndex[TableItem],
@@ -116,24 +139,18 @@ def index_page(
     *,
     limit: int,
     start_key: Key | None,
+    skip: int = 0,
 ) -> Page[E]:
-    """``limit`` items of one index partition, highest sort key first, in one Query.
+    """``limit`` items of one index partition after ``skip`` ones, highest sort key first.
 
-    It reads ``limit + 1`` items (the extra one says whether there is a next
-    page), from the start or after ``start_key``; the page's key is the last
-    shown item's table and index keys (``index_keys``), which is what
-    DynamoDB resumes an index Query from. Eventually consistent, as every
-    index read.
+    It reads ``skip + limit + 1`` items (the extra one says whether there is
+    a next page), from the start or after ``start_key`` (which ignores
+    ``skip``: seed clients' ``offset`` has to read the rows it skips); the
+    page's key is the last shown item's table and index keys
+    (``index_keys``), which is what DynamoDB resumes an index Query from.
     """
-    wanted = limit + 1
-    results = index.query(
-        partition,
-        scan_index_forward=False,
-        limit=wanted,
-        page_size=wanted,
-        last_evaluated_key=start_key,
-    )
-    items = [item for item in results if isinstance(item, entity)]
-    page = items[:limit]
-    has_more = len(items) > limit
-    return Page(page, key_of(page[-1], "pk", "sk", *index_keys) if has_more else None)
+    skip = 0 if start_key else skip
+    items = highest_first(entity, index, partition, start_key, skip + limit + 1)
+    page = items[skip : skip + limit]
+    has_more = len(items) > skip + limit
+    return Page(page, key_of(page[-1], "pk", "sk", *index_keys) if has_more and page else None)
