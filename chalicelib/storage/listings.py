@@ -25,9 +25,9 @@ its prefixes up to ``MAX_PREFIX`` characters (as many as ``RECOUNT_WCU``
 allows), so "every word of the query begins a word of the title" is one key
 for a query of one word. A query of several words reads the key of its
 longest word (not a very common one, such as "the", when it has another)
-and keeps the entries whose ``words`` match the others too; such a page reads the same at most
-``2 * limit + 2`` entries and may show fewer than ``limit`` (with a cursor
-to go on), rather than read on until it fills.
+and keeps the entries whose ``words`` match the others too: such a page
+also reads at most ``2 * limit + 2`` entries, and may show fewer than
+``limit`` (with a cursor to go on) rather than read on until it fills.
 
 Entries are written only by the stream consumer, never on a request's path:
 ``sync`` makes a movie's entries what its item says now, after it was
