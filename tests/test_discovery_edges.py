@@ -14,7 +14,7 @@ from chalicelib.storage import imports, listings
 from chalicelib.storage.engine import batch_write
 from chalicelib.storage.imports import ImportedMovie, ImportedRating
 from chalicelib.storage.movies import new_movie_items
-from chalicelib.storage.table import ListEntryItem, MovieItem, TableItem
+from chalicelib.storage.table import LIST_SHARDS, ListEntryItem, MovieItem, TableItem, spread
 from devtools.stream_runner import StreamRunner
 from tests.helpers.api import Api, CallCounter, User, body
 from tests.helpers.discovery import all_items, ids, new_movie, rate
@@ -213,9 +213,15 @@ def test_a_movie_that_drops_in_rank_between_pages_is_shown_again(
     """What a client paging a ranked list sees when a movie moves meanwhile (README, Decisions).
 
     The cursor is a position, not a snapshot: a movie that falls behind it is shown again
-    on a later page, and one that rises past it is never shown.
+    on a later page, and one that rises past it is never shown. A position is a shard's:
+    the first movie shares its list shard with the second, so that shard is not read to
+    its end on the first page (a shard read to its end is not read again).
     """
-    first, second, third = (new_movie(api, alice, title)["id"] for title in ("A", "B", "C"))
+    first = new_movie(api, alice, "A")["id"]
+    shard = spread(first, LIST_SHARDS)
+    candidates = (new_movie(api, alice, "B")["id"] for _ in range(40))  # unrated: unlisted
+    second = next(movie for movie in candidates if spread(movie, LIST_SHARDS) == shard)
+    third = new_movie(api, alice, "C")["id"]
     for movie_id, value in ((first, 10), (second, 9), (third, 8)):
         rate(api, bob, movie_id, value)
     stream.drain()
