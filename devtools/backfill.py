@@ -96,13 +96,13 @@ def movie_ids(segment: int, segments: int) -> Iterator[int]:
         yield movie.id
 
 
-def list_movies(segment: int, segments: int) -> int:
+def sync_movies(segment: int, segments: int) -> int:
     return sum(listings.sync(movie_id) > 0 for movie_id in movie_ids(segment, segments))
 
 
 PROFILES = Step("profiles given a sessions map", list_sessions)
 RATINGS = Step("ratings added to their rater's list", list_ratings_under_raters)
-MOVIES = Step("movies whose list entries were brought in step", list_movies)
+MOVIES = Step("movies whose list entries were brought in step", sync_movies)
 STEPS: tuple[Step, ...] = (PROFILES, RATINGS, MOVIES)
 
 

@@ -49,10 +49,16 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.storage import listings, session_cleanup
-from chalicelib.storage.engine import ConditionFailed, Transaction, batch_delete, condition_failed
+from chalicelib.storage.engine import (
+    ConditionFailed,
+    Transaction,
+    batch_delete,
+    condition_failed,
+    updated,
+)
 from chalicelib.storage.ratings import Counters, counters
 from chalicelib.storage.table import (
     CommentItem,
@@ -176,17 +182,8 @@ def recount(movie_id: int) -> bool:
     newer = MovieItem.counted_version.does_not_exist() | (
         MovieItem.counted_version < counted.version
     )
-    movie = MovieItem(*MovieItem.key(movie_id))
-    try:
-        movie.update(
-            [getattr(MovieItem, name).set(value) for name, value in copied(counted).items()],
-            condition=MovieItem.pk.exists() & newer,
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    copy = [getattr(MovieItem, name).set(value) for name, value in copied(counted).items()]
+    return updated(MovieItem(*MovieItem.key(movie_id)), copy, MovieItem.pk.exists() & newer)
 
 
 def copied(counted: Counters) -> dict[str, int]:

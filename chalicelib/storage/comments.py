@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -43,10 +42,10 @@ from chalicelib.storage.engine import (
     RaceLost,
     Transaction,
     both,
-    condition_failed,
     item_or_none,
     new_id,
     retry_on_race,
+    updated,
     with_fresh_ids,
 )
 from chalicelib.storage.pages import CollectionPage, Key, key_of
@@ -255,12 +254,8 @@ def edit_comment(comment_id: int, user_id: int, text: str) -> CommentItem:
         CommentItem.comment_text.set(text),
         CommentItem.updated_at.set(utcnow()),
     ]
-    try:
-        comment.update(actions, condition=_written_by(user_id))
-    except UpdateError as exc:
-        if condition_failed(exc):
-            raise failures.CommentNotFound() from exc
-        raise
+    if not updated(comment, actions, _written_by(user_id)):
+        raise failures.CommentNotFound()
     return comment
 
 

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.connection import Connection, TableConnection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -321,6 +321,18 @@ def retry_on_race(attempt: Callable[[], T], *, tries: int = MAX_ATTEMPTS) -> T:
 
 class RaceLost(Exception):
     """What a read-then-write read was changed before the write landed."""
+
+
+def updated(item: TableItem, actions: Sequence[Action], condition: Condition) -> bool:
+    """One conditional UpdateItem of ``item``: ``True`` if it was written, ``False`` if its
+    condition failed (``item`` then keeps what it had); any other error goes up."""
+    try:
+        item.update(list(actions), condition=condition)
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def item_or_none(model: type[ItemT], key: tuple[str, str]) -> ItemT | None:

@@ -48,7 +48,7 @@ from datetime import datetime
 from functools import partial
 
 from chalicelib import discovery
-from chalicelib.storage.engine import RaceLost, at_once, batch_write, both, retry_on_race
+from chalicelib.storage.engine import RaceLost, batch_write, both, item_or_none, retry_on_race
 from chalicelib.storage.pages import Key, Page, highest_first, key_of, merged_page
 from chalicelib.storage.table import (
     ListEntryItem,
@@ -255,7 +255,9 @@ def sync(movie_id: int) -> int:
 
 
 def _sync_once(movie_id: int) -> int:
-    movie, held = both(partial(_movie, movie_id), partial(_held, movie_id))
+    movie, held = both(
+        partial(item_or_none, MovieItem, MovieItem.key(movie_id)), partial(_held, movie_id)
+    )
     wanted = {entry.sk: entry for entry in entries_for(movie)} if movie is not None else {}
     puts = [entry for sk, entry in wanted.items() if held.get(sk) != entry.digest]
     deletes = [(MovieItem.partition(movie_id), sk) for sk in held if sk not in wanted]
@@ -265,13 +267,6 @@ def _sync_once(movie_id: int) -> int:
     if movie is not None and _version(movie_id) != _version_of(movie):
         raise RaceLost()
     return written
-
-
-def _movie(movie_id: int) -> MovieItem | None:
-    try:
-        return MovieItem.get(*MovieItem.key(movie_id), consistent_read=True)
-    except MovieItem.DoesNotExist:
-        return None
 
 
 def _held(movie_id: int) -> dict[str, str]:
@@ -300,8 +295,3 @@ def _version_of(movie: MovieItem) -> tuple[datetime | None, int | None]:
     # Every write of a movie item changes one: an update its ``updated_at``, a recount its
     # ``counted_version`` (which only grows).
     return movie.updated_at, movie.counted_version
-
-
-def sync_all(movie_ids: list[int]) -> int:
-    """``sync`` several movies at once (the migration and the backfill)."""
-    return sum(at_once(*(partial(sync, movie_id) for movie_id in movie_ids)))

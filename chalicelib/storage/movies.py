@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import failures
 from chalicelib.storage.comments import CommentNode, thread_page
 from chalicelib.storage.engine import (
@@ -26,6 +24,7 @@ from chalicelib.storage.engine import (
     item_or_none,
     new_id,
     retry_on_race,
+    updated,
     with_fresh_ids,
 )
 from chalicelib.storage.pages import (
@@ -127,12 +126,8 @@ def update_movie(movie_id: int, user_id: int, changes: dict[str, Any]) -> MovieI
         for name, value in stored.items()
     ]
     actions.append(MovieItem.updated_at.set(utcnow()))
-    try:
-        movie.update(actions, condition=_owned_by(user_id))
-    except UpdateError as exc:
-        if _condition_failed(exc):
-            raise _not_found_or_forbidden(movie_id) from exc
-        raise
+    if not updated(movie, actions, _owned_by(user_id)):
+        raise _not_found_or_forbidden(movie_id)
     return movie
 
 
@@ -238,7 +233,3 @@ def _stored(fields: dict[str, Any]) -> dict[str, Any]:
         name: value.isoformat() if name == "release_date" and value is not None else value
         for name, value in fields.items()
     }
-
-
-def _condition_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -48,7 +48,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib import failures
@@ -57,10 +56,10 @@ from chalicelib.storage.engine import (
     RaceLost,
     Transaction,
     both,
-    condition_failed,
     item_or_none,
     new_id,
     retry_on_race,
+    updated,
 )
 from chalicelib.storage.pages import Key, Page, index_page, key_of
 from chalicelib.storage.table import (
@@ -70,7 +69,6 @@ from chalicelib.storage.table import (
     RatingItem,
     TableItem,
     mean_rating,
-    padded,
     utcnow,
 )
 
@@ -216,21 +214,9 @@ def list_under_rater(rating: RatingItem) -> bool:
     One UpdateItem, on condition that the rating exists and has none yet;
     ``False`` when it changed nothing (it has them, or it is gone).
     """
-    stored = RatingItem(rating.pk, rating.sk)
-    keys: list[Action] = [
-        RatingItem.gsi2pk.set(RatingItem.rater_partition(rating.user_id)),
-        RatingItem.gsi2sk.set(padded(rating.id)),
-    ]
-    try:
-        stored.update(
-            keys,
-            condition=RatingItem.pk.exists() & RatingItem.gsi2pk.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    keys = [getattr(RatingItem, name).set(value) for name, value in rating.rater_keys().items()]
+    exists_unlisted = RatingItem.pk.exists() & RatingItem.gsi2pk.does_not_exist()
+    return updated(RatingItem(rating.pk, rating.sk), keys, exists_unlisted)
 
 
 def _ratings(

@@ -69,6 +69,7 @@ from chalicelib.storage.engine import (
     batch_get,
     condition_failed,
     new_id,
+    updated,
 )
 from chalicelib.storage.table import (
     EmailItem,
@@ -198,16 +199,8 @@ def start_listing(user_id: int) -> bool:
     changed nothing (the map exists, or the profile is gone).
     """
     profile = UserItem(*UserItem.key(user_id))
-    try:
-        profile.update(
-            [UserItem.listing_sessions()],
-            condition=UserItem.pk.exists() & UserItem.sessions.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    unlisted = UserItem.pk.exists() & UserItem.sessions.does_not_exist()
+    return updated(profile, [UserItem.listing_sessions()], unlisted)
 
 
 def eviction(user_id: int) -> list[int] | None:

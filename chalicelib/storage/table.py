@@ -506,9 +506,16 @@ class RatingItem(TableItem, discriminator="rating"):
             rating=value,
             created_at=now,
             updated_at=now,
-            gsi2pk=cls.rater_partition(user_id),
-            gsi2sk=padded(rating_id),
-        )
+        ).with_rater_keys()
+
+    def rater_keys(self) -> dict[str, str]:
+        """Its place in its rater's list (GSI2), by attribute: the rater, then the rating id."""
+        return {"gsi2pk": self.rater_partition(self.user_id), "gsi2sk": padded(self.id)}
+
+    def with_rater_keys(self) -> RatingItem:
+        for name, value in self.rater_keys().items():
+            setattr(self, name, value)
+        return self
 
 
 class MovieCleanupItem(TableItem, discriminator="movie_cleanup"):
