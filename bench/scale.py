@@ -237,10 +237,7 @@ class Rig:
     def settle(self) -> None:
         """Deliver what the stream holds to the consumer, uncharged (the setup of a scenario)."""
 
-        for _ in range(MAX_FOLLOW_UPS):
-            records = self.tap.records()
-            if self.mapping is None or not deliver(self.world.client, self.mapping, records):
-                return
+        self._drain()
 
     def consume(self, ids: Mapping[str, int]) -> Sample | None:
         """Deliver what the stream holds to the consumer, until it is quiet; one sample, if any.
@@ -252,23 +249,31 @@ class Rig:
         to the same sample.
         """
 
-        if self.mapping is None:
-            self.tap.records()
-            return None
-        delivered = 0
         self.recorder.attach(self.events)
         try:
-            for _ in range(MAX_FOLLOW_UPS):
-                passed = deliver(self.world.client, self.mapping, self.tap.records())
-                if not passed:
-                    break
-                delivered += passed
+            delivered = self._drain()
         finally:
             self.recorder.detach(self.events)
         cost = self.recorder.take()
         if not delivered:
             return None
         return Sample(CONSUMER, dict(ids), tuple(cost.charges), dict(cost.operations))
+
+    def _drain(self) -> int:
+        """Deliver the stream's records until a delivery passes none (or ``MAX_FOLLOW_UPS``).
+
+        Without a mapping (a layout with no consumer) the records are read
+        and dropped. Returns how many records reached the consumer.
+        """
+
+        delivered = 0
+        for _ in range(MAX_FOLLOW_UPS):
+            records = self.tap.records()
+            passed = deliver(self.world.client, self.mapping, records) if self.mapping else 0
+            if not passed:
+                break
+            delivered += passed
+        return delivered
 
 
 def rating_changes(rig: Rig, movie_id: int, owner_id: int, raters: Sequence[User]) -> list[Sample]:
