@@ -485,13 +485,13 @@ class Recorder:
 
     def attach(self, events: Any) -> None:
         events.register("before-parameter-build.dynamodb", self._before)
-        events.register("before-call.dynamodb", self._count)
+        events.register("before-call.dynamodb", self._count_call)
         events.register("after-call.dynamodb", self._after)
         events.register("after-call-error.dynamodb", self._error)
 
     def detach(self, events: Any) -> None:
         events.unregister("before-parameter-build.dynamodb", self._before)
-        events.unregister("before-call.dynamodb", self._count)
+        events.unregister("before-call.dynamodb", self._count_call)
         events.unregister("after-call.dynamodb", self._after)
         events.unregister("after-call-error.dynamodb", self._error)
 
@@ -507,7 +507,7 @@ class Recorder:
         before = [self._fetch(write.key) for write in writes]
         context[self.KEY] = _Pending(model.name, params, writes, before)
 
-    def _count(self, model: Any, **_: Any) -> None:
+    def _count_call(self, model: Any, **_: Any) -> None:
         """One call to DynamoDB (botocore's retries of it are not counted again)."""
         self._record(Cost(calls=1, operations=Counter({model.name: 1})))
 

@@ -277,7 +277,7 @@ def _first_rating(movie_id: int, user_id: int, value: int) -> RatingItem:
     rating = RatingItem.new(movie_id, user_id, value, new_id())
     tx = Transaction()
     tx.put(RATING, rating, condition=RatingItem.pk.does_not_exist())
-    _count(tx, movie_id, user_id, ratings=1, total=value)
+    _add_to_shard(tx, movie_id, user_id, ratings=1, total=value)
     _commit(tx)
     return rating
 
@@ -292,7 +292,7 @@ def _re_rate(current: RatingItem, value: int) -> RatingItem:
         [RatingItem.rating.set(value), RatingItem.updated_at.set(now)],
         condition=RatingItem.rating == old,
     )
-    _count(tx, current.movie_id, current.user_id, ratings=0, total=value - old)
+    _add_to_shard(tx, current.movie_id, current.user_id, ratings=0, total=value - old)
     _commit(tx)
     current.rating, current.updated_at = value, now
     return current
@@ -305,7 +305,7 @@ def _delete_once(movie_id: int, user_id: int) -> None:
     old = current.rating
     tx = Transaction()
     tx.delete(RATING, current, condition=RatingItem.rating == old)
-    _count(tx, movie_id, user_id, ratings=-1, total=-old)
+    _add_to_shard(tx, movie_id, user_id, ratings=-1, total=-old)
     _commit(tx)
 
 
@@ -319,7 +319,7 @@ def _nothing_to_delete(movie_id: int) -> failures.NotFound:
 def count_existing(shards: Sequence[CounterShardItem], kept: Iterable[RatingItem]) -> Counters:
     """Add ratings that exist already (the migration's) to a new movie's ``shards``, in memory.
 
-    Each goes where ``_count`` puts its user's first rating: one rating, its
+    Each goes where ``_add_to_shard`` puts its user's first rating: one rating, its
     value and one change on the user's shard, so a later re-rate or delete
     by that user takes from a shard that holds the rating (no shard goes
     below zero), and the version (the sum of ``changes``) is what that many
@@ -334,7 +334,9 @@ def count_existing(shards: Sequence[CounterShardItem], kept: Iterable[RatingItem
     return Counters.of(shards)
 
 
-def _count(tx: Transaction, movie_id: int, user_id: int, *, ratings: int, total: int) -> None:
+def _add_to_shard(
+    tx: Transaction, movie_id: int, user_id: int, *, ratings: int, total: int
+) -> None:
     """Add to the caller's counter shard in ``tx``, on condition that it (the movie) exists."""
     actions: list[Action] = [
         CounterShardItem.rating_sum.add(total),
