@@ -12,7 +12,12 @@ how often botocore retried and what reached the app after it gave up.
 (a timeout or a 500 after the write took effect). DynamoDB remembers a
 ``TransactWriteItems`` ``ClientRequestToken`` for ten minutes and answers a
 resend of a landed one without applying it again; moto ignores tokens, so
-this emulates that for the tokens it saw land.
+this emulates that for the tokens it saw land. Every attempt's token is
+recorded (``tokens``), so a test sees which attempts were resends of one
+transaction and which a new one.
+
+``interfere`` runs another writer's change once, just before an attempt is
+sent: the race between a read and the write that depends on it.
 
 The ``faults`` fixture (registered for every test by ``tests/conftest.py``)
 installs it once the ``world`` is built; ``install`` does so anywhere.
@@ -93,14 +98,18 @@ class DynamoFaults:
     """Planned faults per DynamoDB operation, and what was sent.
 
     ``attempts`` counts HTTP attempts per operation (botocore's retries
-    included), ``botocore_retries`` how often botocore decided to retry, and
-    ``app_backoffs`` the delays the app's own retries chose. Nobody sleeps.
+    included), ``botocore_retries`` how often botocore decided to retry,
+    ``app_backoffs`` the delays the app's own retries chose, and ``tokens``
+    the ``ClientRequestToken`` of every ``TransactWriteItems`` attempt, in
+    order. Nobody sleeps.
     """
 
     attempts: Counter[str] = field(default_factory=Counter)
     botocore_retries: int = 0
     app_backoffs: list[float] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
     plans: dict[str, Plan] = field(default_factory=dict)
+    interferences: dict[str, Callable[[], object]] = field(default_factory=dict)
     landed_tokens: set[str] = field(default_factory=set)
     honours_tokens: bool = True
 
@@ -125,22 +134,31 @@ class DynamoFaults:
         """Answer the next ``times`` attempts with ``answer(request payload)``; nothing lands."""
         self.plans[operation] = Plan(lambda: (500, "{}"), times, False, answer)
 
+    def interfere(self, operation: str, change: Callable[[], object]) -> None:
+        """Make ``change`` once, just before the next attempt of ``operation`` that no
+        planned fault answers is sent (its own calls meet no interference)."""
+        self.interferences[operation] = change
+
     def clear(self) -> None:
+        """Forget the plans and what was sent (not what landed: DynamoDB remembers that)."""
         self.plans.clear()
+        self.interferences.clear()
         self.attempts.clear()
         self.botocore_retries = 0
         self.app_backoffs.clear()
+        self.tokens.clear()
 
     def send(self, request: AWSPreparedRequest, event_name: str, **_: Any) -> AWSResponse | None:
         operation = event_name.rsplit(".", 1)[-1]
         self.attempts[operation] += 1
-        token = None
-        if operation == "TransactWriteItems" and self.honours_tokens:
-            token = _client_request_token(request)
-        if token in self.landed_tokens:
+        token = self._token(operation, request)
+        if self.honours_tokens and token in self.landed_tokens:
             return _answer(request, 200, "{}")
         plan = self.plans.get(operation)
         if plan is None or plan.times <= 0:
+            change = self.interferences.pop(operation, None)
+            if change is not None:
+                change()
             return self._moto(request, event_name, token)
         plan.times -= 1
         if plan.lands:
@@ -150,6 +168,14 @@ class DynamoFaults:
         else:
             status, text = plan.answer()
         return _answer(request, status, text)
+
+    def _token(self, operation: str, request: AWSPreparedRequest) -> str | None:
+        if operation != "TransactWriteItems":
+            return None
+        token = _client_request_token(request)
+        if token is not None:
+            self.tokens.append(token)
+        return token
 
     def _moto(
         self, request: AWSPreparedRequest, event_name: str, token: str | None
