@@ -33,7 +33,7 @@ from chalicelib.storage.imports import (
     progress_attribute,
     user_items,
 )
-from chalicelib.storage.table import EmailItem, TableItem, UsernameItem
+from chalicelib.storage.table import ClaimItem, TableItem
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's cap on one BatchWriteItem
 
@@ -92,12 +92,9 @@ def put_users(users: Sequence[ImportedUser]) -> None:
     put_batch([profile for profile, _, _ in built])
     taken: set[str] = set()
     for user, (_, username, email) in zip(users, built, strict=True):
-        for marker, claim, value in (
-            (UsernameItem, username, user.username),
-            (EmailItem, email, user.email),
-        ):
+        for claim, value in ((username, user.username), (email, user.email)):
             try:
-                claim.save(condition=_free_or_ours(marker, user.id))
+                claim.save(condition=_free_or_ours(type(claim), user.id))
             except PutError as exc:
                 if not condition_failed(exc):
                     raise
@@ -106,7 +103,7 @@ def put_users(users: Sequence[ImportedUser]) -> None:
         raise ImportConflict(taken)
 
 
-def _free_or_ours(marker: type[UsernameItem] | type[EmailItem], user_id: int) -> Any:
+def _free_or_ours(marker: type[ClaimItem], user_id: int) -> Any:
     return marker.pk.does_not_exist() | (marker.user_id == user_id)
 
 
