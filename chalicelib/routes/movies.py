@@ -73,12 +73,10 @@ def list_movies(query: MovieListQuery) -> Response:
         start_key = cursors.decode(lists.ALL_MOVIES, query.cursor)
         page = movies.list_movies(limit=query.limit, offset=query.offset, start_key=start_key)
         return json_response(_movie_list(page, lists.ALL_MOVIES))
-    list_id = lists.ranked(query.sort, query.genre, query.year)
     listing = listings.Listing(query.sort, query.genre, query.year)
-    start_key = cursors.decode(list_id, query.cursor)
-    return json_response(
-        _movie_list(listings.list_page(listing, limit=query.limit, start_key=start_key), list_id)
-    )
+    start_key = cursors.decode(listing.list_id, query.cursor)
+    page = listings.list_page(listing, limit=query.limit, start_key=start_key)
+    return json_response(_movie_list(page, listing.list_id))
 
 
 @endpoint(
