@@ -151,3 +151,15 @@ def test_the_benchmarks_cold_starts_answer_as_the_functions_would(target: Target
     phases, _ = coldstart.run_child(target, token)
     assert phases["import_ms"] > 0
     assert phases["first_response_ms"] > 0
+
+
+def test_the_cold_start_child_loads_only_the_standard_library_before_it_measures() -> None:
+    """``make bench`` times each function's import from a clean interpreter: what the child
+    loads for itself beforehand (its Lambda events included) must not warm that import."""
+    code = """
+before = set(sys.modules)
+import bench.coldstart_child
+print(json.dumps(sorted({name.split(".")[0] for name in set(sys.modules) - before})))
+"""
+    loaded_first = run_python(code)
+    assert [name for name in loaded_first if name not in sys.stdlib_module_names] == ["bench"]
