@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 
 def _load_by_path(path: Path) -> ModuleType:
-    """The module in ``path``, which the child (``-I -S``, no ``bench`` on its path) can load."""
+    """The module in ``path``, loaded by itself: the child (``-I -S``) cannot import ``bench``."""
     spec = importlib.util.spec_from_file_location(path.stem, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
