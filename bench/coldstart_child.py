@@ -25,7 +25,8 @@ clock is system-wide, so the two can be compared). Prints one line,
 ``--deployed`` hides what the Lambda package does not carry but the dev
 venv does (``UNPACKAGED``), so optional imports fall back as they do on
 Lambda. They are released again before moto starts, which needs them.
-Nothing but the standard library is imported before the measured import.
+Nothing but the standard library (and ``bench.lambda_events``, which
+imports only the standard library) is imported before the measured import.
 """
 
 from __future__ import annotations
@@ -37,81 +38,17 @@ STARTED = time.perf_counter()
 import json  # noqa: E402  (after the clock: the start is measured from the first line)
 import os  # noqa: E402
 import sys  # noqa: E402
-import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from typing import Any  # noqa: E402
+
+from bench.lambda_events import LambdaContext, proxy_event, token_event  # noqa: E402
 
 UNPACKAGED = ("cryptography", "blinker")
 """In the dev venv (moto's and cfn-lint's dependencies), not in deployment.zip."""
 MARK_BEGIN = "bench: measured import begins"
 MARK_END = "bench: measured import ends"
 RESULT = "COLDSTART "
-
-
-class LambdaContext:
-    """The attributes of a Lambda context object a handler may read."""
-
-    function_name = "movie-listing-api-dev"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:movie-listing-api-dev"
-    log_group_name = "/aws/lambda/movie-listing-api-dev"
-    log_stream_name = "2026/01/01/[$LATEST]0123456789abcdef"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-def proxy_event(resource: str, path: str, path_parameters: dict[str, str] | None) -> dict[str, Any]:
-    """An API Gateway REST proxy event for a GET, as API Gateway sends it."""
-    headers = {
-        "Accept": "application/json",
-        "Host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
-        "User-Agent": "curl/8.5.0",
-        "X-Forwarded-For": "203.0.113.9",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-    }
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": "GET",
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": path_parameters,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "a1b2c3",
-            "resourcePath": resource,
-            "httpMethod": "GET",
-            "requestTimeEpoch": int(time.time() * 1000),
-            "path": f"/api{path}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "api",
-            "domainPrefix": "abcdef1234",
-            "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": "203.0.113.9", "userAgent": "curl/8.5.0"},
-            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
-            "apiId": "abcdef1234",
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
-def token_event(token: str) -> dict[str, str]:
-    return {
-        "type": "TOKEN",
-        "authorizationToken": f"Bearer {token}",
-        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/GET/users/me",
-    }
 
 
 def elapsed_ms(since: float) -> float:
@@ -154,14 +91,14 @@ def api(deployed: bool) -> dict[str, float]:
     with measured_import() as timing:
         from app import app
     started = time.perf_counter()
-    expect_status(app(proxy_event("/health", "/health", None), LambdaContext()), 200)
+    expect_status(app(proxy_event("GET", "/health"), LambdaContext()), 200)
     timing["first_response_ms"] = elapsed_ms(started)
     if deployed:
         release_unpackaged()
     started = time.perf_counter()
     movie_id, moto_intervals = start_moto_with_a_movie()
     timing["moto_setup_ms"] = elapsed_ms(started)
-    event = proxy_event("/movies/{movie_id}", f"/movies/{movie_id}", {"movie_id": str(movie_id)})
+    event = proxy_event("GET", "/movies/{movie_id}", f"/movies/{movie_id}")
     started = time.perf_counter()
     expect_status(app(event, LambdaContext()), 200)
     timing["first_db_response_ms"] = elapsed_ms(started)
@@ -171,19 +108,24 @@ def api(deployed: bool) -> dict[str, float]:
 
 def start_moto_with_a_movie() -> tuple[int, list[tuple[float, float]]]:
     """Start moto, create the table and one movie; collect moto's busy intervals after that."""
+    import datetime
+
     import boto3
     from moto import mock_aws
     from moto.core.models import botocore_stubber
 
     from chalicelib.settings import get_settings
-    from chalicelib.storage.table import MovieItem, table_definition
+    from chalicelib.storage.movies import new_movie_items
+    from chalicelib.storage.table import table_definition
 
     mock_aws().start()
     settings = get_settings()
     dynamodb = boto3.client("dynamodb", region_name=settings.region)
     dynamodb.create_table(**table_definition(settings.table_name))
-    movie = MovieItem.new(4242, 7, title="Metropolis", release_date="1927-01-10")
-    dynamodb.put_item(TableName=settings.table_name, Item=movie.serialize())
+    fields = {"title": "Metropolis", "release_date": datetime.date(1927, 1, 10)}
+    movie, shards = new_movie_items(4242, 7, fields)
+    for item in (movie, *shards):  # a movie without its counter shards is not found
+        dynamodb.put_item(TableName=settings.table_name, Item=item.serialize())
     intervals: list[tuple[float, float]] = []
     # An instance attribute shadows the method for moto's own self.process_request().
     vars(botocore_stubber)["process_request"] = timed(botocore_stubber.process_request, intervals)

@@ -29,10 +29,10 @@ from datetime import timedelta
 from chalicelib import errors, security
 from chalicelib.settings import get_settings
 from chalicelib.storage import sessions, users
-from chalicelib.storage.engine import backoff
+from chalicelib.storage.engine import retry
 from chalicelib.storage.table import SessionItem, utcnow
 
-START_TRIES = 6  # a clashing id, an eviction, evictions raced by other logins: all rare
+START_TRIES = 6  # of each: a new id after a clash; the eviction after racing logins (both rare)
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,12 @@ def login(name: str, password: str, *, client: str, user_agent: str | None) -> T
     one whose upgrade lost checks the password again against the hash the
     other stored: two more calls, in that race only.
     """
-    try:
-        return _login(name, password, client=client, user_agent=user_agent)
-    except _UpgradeLost:
-        return _login(name, password, client=client, user_agent=user_agent)
+    return retry(
+        lambda: _login(name, password, client=client, user_agent=user_agent),
+        again=lambda exc: isinstance(exc, _UpgradeLost),
+        tries=2,  # the hash the loser reads is current: no upgrade to lose again
+        pause=False,
+    )
 
 
 class _UpgradeLost(Exception):
@@ -99,44 +101,76 @@ def _start_session(
 ) -> Tokens:
     """Start the session: one transaction, or at the cap one Query and one more (eviction).
 
-    Tried again with a new id on the rare clash, and after an eviction that
-    another login's raced (the victims it chose were gone): logins racing at
-    the cap choose the same least recently used session, so each that loses
-    backs off (full jitter) before it reads again and chooses the next.
+    At the cap the login reads which sessions to end (``sessions.eviction``)
+    and starts its own ending them. If another login at the cap ended them
+    first (logins racing there choose the same least recently used session),
+    that start fails too: the eviction is read again and tried again, after
+    a backoff (full jitter) so that the racers part and choose different ones.
     """
-    evicting: list[int] = []
-    for attempt in range(START_TRIES):
-        session_id = sessions.new_session_id()
-        refresh = security.new_refresh_token(credentials.user_id, session_id)
+
+    def start(evicting: list[int]) -> Tokens:
         try:
-            session = sessions.start(
-                credentials.user_id,
-                session_id,
-                refresh_hash=refresh.hash,
-                user_agent=user_agent,
-                lifetime=_refresh_lifetime(),
-                login=name,
-                password_hash=credentials.password_hash,
-                forget_failures_of=forget,
-                upgrade=upgrade,
-                evicting=evicting,
+            return _start_with_a_fresh_id(
+                name, credentials, user_agent, forget, upgrade, evicting=evicting
             )
-        except sessions.SessionIdTaken:
-            continue
-        except sessions.SessionLimitReached:
-            if evicting:  # another login at the cap evicted these first: let the racers part
-                backoff(attempt)
-            found = sessions.eviction(credentials.user_id)
-            if found is None:  # the user is gone
-                raise errors.InvalidCredentials() from None
-            evicting = found
-            continue
         except sessions.CredentialsChanged:
             if upgrade is not None:
                 raise _UpgradeLost() from None
             raise errors.InvalidCredentials() from None
+
+    def evict_and_start() -> Tokens:
+        evicting = sessions.eviction(credentials.user_id)
+        if evicting is None:  # the user is gone
+            raise errors.InvalidCredentials()
+        return start(evicting)
+
+    try:
+        return start([])
+    except sessions.SessionLimitReached:
+        pass
+    return retry(
+        evict_and_start,
+        again=lambda exc: isinstance(exc, sessions.SessionLimitReached),
+        tries=START_TRIES - 1,
+        exhausted=errors.ServiceUnavailable,
+    )
+
+
+def _start_with_a_fresh_id(
+    name: str,
+    credentials: users.Credentials,
+    user_agent: str | None,
+    forget: str | None,
+    upgrade: users.HashUpgrade | None,
+    *,
+    evicting: list[int],
+) -> Tokens:
+    """One ``sessions.start``, tried again at once with a new id on the rare clash."""
+
+    def attempt() -> Tokens:
+        session_id = sessions.new_session_id()
+        refresh = security.new_refresh_token(credentials.user_id, session_id)
+        session = sessions.start(
+            credentials.user_id,
+            session_id,
+            refresh_hash=refresh.hash,
+            user_agent=user_agent,
+            lifetime=_refresh_lifetime(),
+            login=name,
+            password_hash=credentials.password_hash,
+            forget_failures_of=forget,
+            upgrade=upgrade,
+            evicting=evicting,
+        )
         return _tokens(session, refresh)
-    raise errors.ServiceUnavailable()
+
+    return retry(
+        attempt,
+        again=lambda exc: isinstance(exc, sessions.SessionIdTaken),
+        tries=START_TRIES,
+        pause=False,
+        exhausted=errors.ServiceUnavailable,
+    )
 
 
 # ---------------------------------------------------------------- refresh
@@ -154,26 +188,32 @@ def refresh(token: str) -> Tokens:
     presented = security.parse_refresh_token(token)
     if presented is None:
         raise errors.InvalidRefreshToken()
-    for _ in range(2):
-        session = sessions.get(presented.user_id, presented.session_id)
-        if session is None:
-            break
-        following = security.next_refresh_token(presented)
-        if session.refresh_hash == presented.hash:
-            try:
-                sessions.rotate(
-                    session,
-                    presented_hash=presented.hash,
-                    next_hash=following.hash,
-                    lifetime=_refresh_lifetime(),
-                )
-            except sessions.RotationLost:
-                continue
-            return _tokens(session, following)
-        if session.refresh_hash == following.hash and _within_grace(session):
-            return _tokens(session, following)
-        sessions.end(presented.user_id, presented.session_id)
-        break
+    return retry(
+        lambda: _refresh_once(presented),
+        again=lambda exc: isinstance(exc, sessions.RotationLost),
+        tries=2,
+        pause=False,
+        exhausted=errors.InvalidRefreshToken,
+    )
+
+
+def _refresh_once(presented: security.RefreshToken) -> Tokens:
+    """Judge ``presented`` against the session as read now; ``RotationLost`` if it changed."""
+    session = sessions.get(presented.user_id, presented.session_id)
+    if session is None:
+        raise errors.InvalidRefreshToken()
+    following = security.next_refresh_token(presented)
+    if session.refresh_hash == presented.hash:
+        sessions.rotate(
+            session,
+            presented_hash=presented.hash,
+            next_hash=following.hash,
+            lifetime=_refresh_lifetime(),
+        )
+        return _tokens(session, following)
+    if session.refresh_hash == following.hash and _within_grace(session):
+        return _tokens(session, following)
+    sessions.end(presented.user_id, presented.session_id)
     raise errors.InvalidRefreshToken()
 
 

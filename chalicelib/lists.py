@@ -28,7 +28,12 @@ def ratings(movie_id: int) -> str:
 
 
 def ranked(sort: str, genre: str | None, year: int | None) -> str:
-    """A sorted or filtered list of all movies (``GET /movies?sort=&genre=&year=``)."""
+    """A sorted or filtered list of all movies (``GET /movies?sort=&genre=&year=``).
+
+    The id of ``storage.listings.Listing(sort, genre, year)`` (its
+    ``list_id``; its ``name`` is its GSI3 key). Cursors clients hold carry
+    this spelling, so it stays as it is while the list's order does.
+    """
     return f"movies:{sort}:genre={genre or ''}:year={year or ''}"
 
 

@@ -21,18 +21,37 @@ package holds a module that none of them loaded, or lacks one they need.
 
 Run as a script (``python -I -S devtools/lambda_package.py DIR FUNCTION``)
 this file is that child, and imports nothing outside the standard library
-before it puts ``DIR`` on ``sys.path``.
+before it puts ``DIR`` on ``sys.path``; the events it hands the functions
+are ``bench/lambda_events.py``'s (standard library only), loaded by path.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+
+def _load_by_path(path: Path) -> ModuleType:
+    """The module in ``path``, loaded by itself: the child (``-I -S``) cannot import ``bench``."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from bench import lambda_events as events
+else:
+    events = _load_by_path(Path(__file__).resolve().parent.parent / "bench" / "lambda_events.py")
 
 # Top-level modules ``chalice package`` brings in that no function imports.
 UNUSED = {
@@ -183,68 +202,6 @@ def _run_child(directory: Path, function: str, argument: str, env: dict[str, str
 # ---------------------------------------------------------------- the child
 
 
-class LambdaContext:
-    function_name = "movie-listing-api-dev"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:movie-listing-api-dev"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    log_group_name = "/aws/lambda/movie-listing-api-dev"
-    log_stream_name = "2026/01/01/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-def proxy_event(
-    method: str,
-    resource: str,
-    path: str,
-    *,
-    body: str | None = None,
-    content_type: str = "application/json",
-    authorizer: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway REST proxy event, as API Gateway sends one to the API function."""
-    values = dict(zip(resource.split("/"), path.split("/"), strict=True))
-    parameters = {key[1:-1]: value for key, value in values.items() if key.startswith("{")}
-    headers = {"Host": "abcdef1234.execute-api.us-east-1.amazonaws.com"}
-    if body is not None:
-        headers["Content-Type"] = content_type
-    context: dict[str, Any] = {
-        "resourcePath": resource,
-        "httpMethod": method,
-        "path": f"/api{path}",
-        "stage": "api",
-        "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-        "identity": {"sourceIp": "203.0.113.9"},
-    }
-    if authorizer is not None:
-        context["authorizer"] = authorizer
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": parameters or None,
-        "stageVariables": None,
-        "requestContext": context,
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
-def token_event(token: str) -> dict[str, str]:
-    return {
-        "type": "TOKEN",
-        "authorizationToken": f"Bearer {token}",
-        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/GET/users/me",
-    }
-
-
 class Session:
     """Calls the API function's handler as Lambda does, checking each status."""
 
@@ -256,8 +213,8 @@ class Session:
     def call(self, status: int, method: str, resource: str, path: str = "", **kw: Any) -> Any:
         if "json" in kw:
             kw["body"] = json.dumps(kw.pop("json"))
-        event = proxy_event(method, resource, path or resource, authorizer=self.authorizer, **kw)
-        response = self.handler(event, LambdaContext())
+        event = events.proxy_event(method, resource, path or None, authorizer=self.authorizer, **kw)
+        response = self.handler(event, events.LambdaContext())
         if response["statusCode"] != status:
             raise SystemExit(f"{method} {path or resource}: {response}")
         body = response.get("body") or ""
@@ -265,7 +222,7 @@ class Session:
         return json.loads(body) if body and is_json else body
 
     def log_in(self, token: str) -> None:
-        policy = self.authorize(token_event(token), LambdaContext())
+        policy = self.authorize(events.token_event(token), events.LambdaContext())
         self.authorizer = {**policy["context"], "principalId": policy["principalId"]}
 
 
@@ -316,7 +273,7 @@ _FORM = "application/x-www-form-urlencoded"
 def authorizer_check(token: str) -> dict[str, Any]:
     from chalicelib.auth import jwt_authorizer
 
-    policy = jwt_authorizer(token_event(token), LambdaContext())
+    policy = jwt_authorizer(events.token_event(token), events.LambdaContext())
     if policy["principalId"] == "anonymous":
         raise SystemExit(f"the authorizer refused the token: {policy}")
     return {}
@@ -327,23 +284,7 @@ def stream_cleanup(movie_id: int) -> dict[str, Any]:
 
     keys = {"pk": {"S": f"MOVIE#{movie_id}"}, "sk": {"S": "MOVIE"}}
     image = {**keys, "kind": {"S": "movie"}, "id": {"N": str(movie_id)}}
-    record = {
-        "eventID": "1",
-        "eventName": "REMOVE",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": REGION,
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1767225600,
-            "Keys": keys,
-            "OldImage": image,
-            "SequenceNumber": "100000000000000000001",
-            "SizeBytes": 64,
-            "StreamViewType": "OLD_IMAGE",
-        },
-        "eventSourceARN": f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE}/stream/x",
-    }
-    on_table_change({"Records": [record]}, LambdaContext())
+    on_table_change(events.removal_event(keys, image, TABLE), events.LambdaContext())
     return {}
 
 

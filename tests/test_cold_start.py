@@ -19,6 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench import coldstart, coldstart_child
+from bench.coldstart import Target
+from chalicelib import security
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOT_FOR_THE_AUTHORIZER = ("pynamodb", "pydantic", "passlib", "argon2")
 NOT_AT_THE_AUTHORIZER_IMPORT = (*NOT_FOR_THE_AUTHORIZER, "botocore")
@@ -130,3 +136,30 @@ with mock_aws():
 print(json.dumps([response.status_code, built]))
 """
     assert run_python(code) == [404, ["dynamodb"]]
+
+
+DEPLOYED_TARGETS = [target for target in coldstart.TARGETS if target.deployed]
+
+
+@pytest.mark.parametrize("target", DEPLOYED_TARGETS, ids=lambda target: target.mode)
+def test_the_benchmarks_cold_starts_answer_as_the_functions_would(target: Target) -> None:
+    """``make bench`` is not part of the suite, so this keeps each of its cold starts running:
+    the child checks every answer (the API's ``GET /movies/{id}`` a 200, the token accepted)."""
+    token, _ = security.issue_access_token(
+        coldstart_child.BENCH_USER_ID, coldstart_child.BENCH_SESSION_ID
+    )
+    phases, _ = coldstart.run_child(target, token)
+    assert phases["import_ms"] > 0
+    assert phases["first_response_ms"] > 0
+
+
+def test_the_cold_start_child_loads_only_the_standard_library_before_it_measures() -> None:
+    """``make bench`` times each function's import from a clean interpreter: what the child
+    loads for itself beforehand (its Lambda events included) must not warm that import."""
+    code = """
+before = set(sys.modules)
+import bench.coldstart_child
+print(json.dumps(sorted({name.split(".")[0] for name in set(sys.modules) - before})))
+"""
+    loaded_first = run_python(code)
+    assert [name for name in loaded_first if name not in sys.stdlib_module_names] == ["bench"]

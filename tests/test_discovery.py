@@ -7,6 +7,8 @@ reads them, as a client would wait out the documented delay.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -153,6 +155,25 @@ def test_a_cursor_belongs_to_its_sort_and_filter(
     response = api.get(url("/movies", {**used, "cursor": cursor}))
     assert response.status_code == 400
     assert body(response) == {"detail": "Cursor belongs to a different list"}
+
+
+@pytest.mark.parametrize(
+    ("params", "list_id"),
+    [
+        ({"sort": "top_rated"}, "movies:top_rated:genre=:year="),
+        ({"genre": "drama"}, "movies:newest:genre=Drama:year="),
+        ({"sort": "release_date", "year": 2001}, "movies:release_date:genre=:year=2001"),
+    ],
+    ids=["sorted", "by genre", "by year"],
+)
+def test_a_lists_cursors_carry_the_list_id_cursors_issued_before_carry(
+    api: Api, catalogue: dict[str, int], params: dict[str, Any], list_id: str
+) -> None:
+    """Clients hold cursors across a deploy: a list id spelt anew would refuse them all (400)."""
+    cursor = page(api, "/movies", {**params, "limit": 1})["next_cursor"]
+    encoded = cursor.split(".")[0]
+    payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    assert payload["l"] == list_id
 
 
 def test_a_tampered_cursor_is_400(api: Api, catalogue: dict[str, int]) -> None:

@@ -1,4 +1,10 @@
-"""Movies: the seed's paths and their REST aliases."""
+"""Movies: the original project's (the seed's) paths and their REST aliases.
+
+A seed path with a REST alias has a view of its own, named like the
+alias's with ``_seed`` (``read_movie_seed`` for ``GET /movie/{movie_id}``);
+a view's name is its operationId, which clients are generated with, so
+these names stay.
+"""
 
 from __future__ import annotations
 
@@ -73,12 +79,10 @@ def list_movies(query: MovieListQuery) -> Response:
         start_key = cursors.decode(lists.ALL_MOVIES, query.cursor)
         page = movies.list_movies(limit=query.limit, offset=query.offset, start_key=start_key)
         return json_response(_movie_list(page, lists.ALL_MOVIES))
-    list_id = lists.ranked(query.sort, query.genre, query.year)
     listing = listings.Listing(query.sort, query.genre, query.year)
-    start_key = cursors.decode(list_id, query.cursor)
-    return json_response(
-        _movie_list(listings.list_page(listing, limit=query.limit, start_key=start_key), list_id)
-    )
+    start_key = cursors.decode(listing.list_id, query.cursor)
+    page = listings.list_page(listing, limit=query.limit, start_key=start_key)
+    return json_response(_movie_list(page, listing.list_id))
 
 
 @endpoint(
@@ -149,7 +153,13 @@ def list_my_movies(user_id: int, query: OffsetPage) -> Response:
     tags=TAGS,
 )
 def read_movie_seed(movie_id: int) -> Response:
-    """The same as ``GET /movies/{movie_id}``."""
+    """The same as ``GET /movies/{movie_id}``.
+
+    ``_seed``, as each view of a path kept from the original project (the
+    seed) beside its REST alias is named: a view's name is its operationId
+    in the OpenAPI document (``openapi.py``), by which generated clients
+    call it (``movies.read_movie_seed``), so renaming it would break them.
+    """
     return json_response(_detail(movie_id))
 
 

@@ -1,14 +1,15 @@
 """Items for data that already exists elsewhere (``make migrate-seed``).
 
 The items are built by the same functions the API writes through
-(``UserItem.new``, ``users.claim_item``, ``movies.new_movie_items`` (the movie
-and its counter shards), ``RatingItem.new``, ``CommentItem.new`` and
-``CommentRefItem.new``), so an imported movie is stored exactly as one
-entered through the API, with its derived data computed from the whole
-import instead of being counted up one request at a time: the counter
-shards by ``ratings.count_existing`` (each rating on its user's shard),
-the movie item's copy of them by ``changes.set_copy`` (what the stream's
-recount writes), reply counts and thread paths from the plan.
+(``UserItem.new``, ``UsernameItem.new`` and ``EmailItem.new``,
+``movies.new_movie_items`` (the movie and its counter shards),
+``RatingItem.new``, ``CommentItem.new`` and ``CommentRefItem.new``), so
+an imported movie is stored exactly as one entered through the API, with
+its derived data computed from the whole import instead of being counted
+up one request at a time: the counter shards by ``ratings.count_existing``
+(each rating on its user's shard), the movie item's copy of them by
+``changes.set_copy`` (what the stream's recount writes), reply counts and
+thread paths from the plan.
 
 They are complete items, so putting one twice leaves it as putting it once
 did, which is what makes an import resumable. The bulk writes themselves
@@ -43,7 +44,6 @@ from chalicelib.storage.table import (
     UserItem,
     UsernameItem,
 )
-from chalicelib.storage.users import claim_item
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def progress_attribute(phase: str) -> str:
 # ---------------------------------------------------------------- items
 
 
-def user_items(user: ImportedUser) -> tuple[UserItem, TableItem, TableItem]:
+def user_items(user: ImportedUser) -> tuple[UserItem, UsernameItem, EmailItem]:
     """The profile and its two claims, as signup writes them."""
     fields = {
         "username": user.username,
@@ -144,8 +144,8 @@ def user_items(user: ImportedUser) -> tuple[UserItem, TableItem, TableItem]:
         updated_at=user.updated_at,
     )
     names = (user.username, user.email)
-    username = claim_item(UsernameItem, user.username, user.id, user.password_hash, names)
-    email = claim_item(EmailItem, user.email, user.id, user.password_hash, names)
+    username = UsernameItem.new(user.username, user.id, user.password_hash, names)
+    email = EmailItem.new(user.email, user.id, user.password_hash, names)
     return profile, username, email
 
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from chalicelib import discovery
+from chalicelib import discovery, lists
 from chalicelib.storage.engine import RaceLost, batch_write, both, item_or_none, retry_on_race
 from chalicelib.storage.pages import Key, Page, highest_first, key_of, merged_page
 from chalicelib.storage.table import (
@@ -101,12 +101,18 @@ class Listing:
 
     @property
     def name(self) -> str:
+        """Its GSI3 key (before the shard)."""
         base = _LIST_PREFIX[self.sort]
         if self.genre is not None:
             return f"{base}#G#{self.genre}"
         if self.year is not None:
             return f"{base}#Y#{self.year}"
         return base
+
+    @property
+    def list_id(self) -> str:
+        """The name its page cursors are bound to (``lists.ranked``)."""
+        return lists.ranked(self.sort, self.genre, self.year)
 
 
 def search_list(prefix: str) -> str:

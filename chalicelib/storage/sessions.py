@@ -72,13 +72,12 @@ from chalicelib.storage.engine import (
     updated,
 )
 from chalicelib.storage.table import (
-    EmailItem,
+    ClaimItem,
     LoginThrottleItem,
     SessionItem,
     SessionsEndedItem,
     TableItem,
     UserItem,
-    UsernameItem,
     utcnow,
 )
 from chalicelib.storage.users import HashUpgrade
@@ -141,7 +140,7 @@ def start(
         user_agent=(user_agent or None) and user_agent[:USER_AGENT_CHARS],
         lifetime=lifetime,
     )
-    claim: type[UsernameItem] | type[EmailItem] = EmailItem if "@" in login else UsernameItem
+    claim = ClaimItem.of_login(login)
     tx = Transaction()
     if upgrade is None:
         tx.check("credentials", claim, claim.key(login), claim.password_hash == password_hash)

@@ -16,7 +16,7 @@ import threading
 import zlib
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pynamodb.attributes import (
     Attribute,
@@ -264,12 +264,13 @@ class UserItem(TableItem, discriminator="user"):
         return Path(UserItem.sessions).set({MAP: UserItem.sessions.serialize(kept)})
 
 
-class UsernameItem(TableItem, discriminator="username"):
-    """Claims a username (lower-cased) for one user; carries what login needs.
+class ClaimItem(TableItem):
+    """Claims a login name (lower-cased) for one user; carries what login needs.
 
     Written in the same transaction as the user with ``attribute_not_exists``
     so two signups for one name cannot both succeed, and read (consistently)
-    by login: the password hash is copied here so login is one GetItem.
+    by login: the password hash is copied here so login is one GetItem. The
+    two kinds of name are ``UsernameItem`` and ``EmailItem``.
     """
 
     user_id = IntegerAttribute()
@@ -279,22 +280,46 @@ class UsernameItem(TableItem, discriminator="username"):
     username = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
 
-    @staticmethod
-    def key(username: str) -> tuple[str, str]:
-        return f"USERNAME#{username.lower()}", "USERNAME"
-
-
-class EmailItem(TableItem, discriminator="email"):
-    """Claims an e-mail address (lower-cased); the same role as ``UsernameItem``."""
-
-    user_id = IntegerAttribute()
-    password_hash = UnicodeAttribute()
-    username = UnicodeAttribute(null=True)  # as on UsernameItem
-    email = UnicodeAttribute(null=True)
+    PREFIX: ClassVar[str]
 
     @staticmethod
-    def key(email: str) -> tuple[str, str]:
-        return f"EMAIL#{email.lower()}", "EMAIL"
+    def of_login(login: str) -> type[ClaimItem]:
+        """The claim a login name reads: an e-mail's if it has ``@`` (no username has)."""
+        return EmailItem if "@" in login else UsernameItem
+
+    @classmethod
+    def key(cls, name: str) -> tuple[str, str]:
+        return f"{cls.PREFIX}#{name.lower()}", cls.PREFIX
+
+    @classmethod
+    def new(
+        cls, name: str, user_id: int, password_hash: str, names: tuple[str, str] | None = None
+    ) -> Self:
+        """The claim of ``name`` for ``user_id``, with the hash login reads.
+
+        ``names`` (username, e-mail): for a migrated user, whose first login
+        replaces the hash on both claims (``users.HashUpgrade``).
+        """
+        username, email = names or (None, None)
+        return cls(
+            *cls.key(name),
+            user_id=user_id,
+            password_hash=password_hash,
+            username=username,
+            email=email,
+        )
+
+
+class UsernameItem(ClaimItem, discriminator="username"):
+    """Claims a username: ``pk = USERNAME#<username>``, ``sk = USERNAME``."""
+
+    PREFIX: ClassVar[str] = "USERNAME"
+
+
+class EmailItem(ClaimItem, discriminator="email"):
+    """Claims an e-mail address: ``pk = EMAIL#<email>``, ``sk = EMAIL``."""
+
+    PREFIX: ClassVar[str] = "EMAIL"
 
 
 class LoginThrottleItem(TableItem, discriminator="login_throttle"):

@@ -25,10 +25,10 @@ from chalicelib.storage.engine import (
     with_fresh_ids,
 )
 from chalicelib.storage.table import (
+    ClaimItem,
     EmailItem,
     LoginThrottleItem,
     SessionsEndedItem,
-    TableItem,
     UserItem,
     UsernameItem,
     utcnow,
@@ -68,29 +68,6 @@ def create_user(fields: dict[str, Any], password_hash: str) -> UserItem:
     return with_fresh_ids(attempt, clash_label="user")
 
 
-def claim_item(
-    marker: type[UsernameItem] | type[EmailItem],
-    value: str,
-    user_id: int,
-    password_hash: str,
-    names: tuple[str, str] | None = None,
-) -> TableItem:
-    """The item that claims a username or e-mail for ``user_id``, with the hash login reads.
-
-    ``names`` (username, e-mail): for a migrated user, whose first login
-    replaces the hash on both claims (``HashUpgrade``).
-    """
-    username, email = names or (None, None)
-    item: TableItem = marker(
-        *marker.key(value),
-        user_id=user_id,
-        password_hash=password_hash,
-        username=username,
-        email=email,
-    )
-    return item
-
-
 def get_user(user_id: int) -> UserItem | None:
     user: UserItem | None = item_or_none(UserItem, UserItem.key(user_id))
     return user
@@ -110,11 +87,11 @@ def login_state(login: str, client: str) -> LoginState:
     the two never overlap). Both items are read consistently: a user who
     has just signed up can log in at once.
     """
-    marker: type[UsernameItem] | type[EmailItem] = EmailItem if "@" in login else UsernameItem
+    marker = ClaimItem.of_login(login)
     keys = [marker.key(login), LoginThrottleItem.key(login, client)]
     credentials, failures, locked_until = None, 0, None
     for item in batch_get(keys):
-        if isinstance(item, UsernameItem | EmailItem):
+        if isinstance(item, ClaimItem):
             names = (item.username, item.email) if item.username and item.email else None
             credentials = Credentials(item.user_id, item.password_hash, names)
         elif isinstance(item, LoginThrottleItem) and item.expires_at and item.expires_at > utcnow():
@@ -196,7 +173,7 @@ class HashUpgrade:
         return [UserItem.password_hash.set(self.new)]
 
     def add_claims_to(self, tx: Transaction, label: str) -> None:
-        markers: tuple[type[UsernameItem] | type[EmailItem], ...] = (UsernameItem, EmailItem)
+        markers: tuple[type[ClaimItem], ...] = (UsernameItem, EmailItem)
         for marker, value in zip(markers, self.names, strict=True):
             actions = [
                 marker.password_hash.set(self.new),
@@ -304,14 +281,13 @@ def change_password(user: UserItem, password_hash: str, keep: int | None = None)
 
 def _claim(
     tx: Transaction,
-    marker: type[UsernameItem] | type[EmailItem],
+    marker: type[ClaimItem],
     label: str,
     value: str,
     user_id: int,
     password_hash: str,
 ) -> None:
-    item = claim_item(marker, value, user_id, password_hash)
-    tx.put(label, item, condition=marker.pk.does_not_exist())
+    tx.put(label, marker.new(value, user_id, password_hash), condition=marker.pk.does_not_exist())
 
 
 def _commit_claims(tx: Transaction) -> None:

@@ -1,15 +1,15 @@
-"""The migration's writes: batched puts, the users' transactions, the import's state.
+"""The migration's writes: batched puts, the users' claims, the import's state.
 
 Here rather than in ``chalicelib.storage`` because they are the
-operator's tool's: BatchWriteItem puts of whole items (the API's only
-batch writes are deletes of sessions), a Scan and DescribeTable, which no
-deployed function is granted; the items themselves come from
+operator's tool's (a Scan and DescribeTable among them, which no deployed
+function is granted); the items themselves come from
 ``chalicelib.storage.imports``, built as the API builds them.
 
-Items go through BatchWriteItem (``put_batch``), whose unprocessed items
-are asked again with backoff, except the username and e-mail claims: they
-must be conditional (a claim may not take a name from a user this import
-did not write), so each is a conditional PutItem (``put_users``).
+Items go through BatchWriteItem (``put_items``: the engine's
+``batch_write``, which sends unprocessed items again with backoff), except
+the username and e-mail claims: they must be conditional (a claim may not
+take a name from a user this import did not write), so each is a
+conditional PutItem (``put_users``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 from pynamodb.exceptions import PutError, TableDoesNotExist
 
 from chalicelib.storage.engine import (
-    MAX_ATTEMPTS,
-    backoff,
+    BATCH_WRITE_ITEMS,
+    batch_write,
     condition_failed,
     item_or_none,
     table_connection,
@@ -33,9 +33,9 @@ from chalicelib.storage.imports import (
     progress_attribute,
     user_items,
 )
-from chalicelib.storage.table import EmailItem, TableItem, UsernameItem
+from chalicelib.storage.table import ClaimItem, TableItem
 
-BATCH_WRITE_LIMIT = 25  # DynamoDB's cap on one BatchWriteItem
+BATCH_WRITE_LIMIT = BATCH_WRITE_ITEMS  # DynamoDB's cap on one BatchWriteItem
 
 
 class ImportConflict(Exception):
@@ -46,34 +46,15 @@ class ImportConflict(Exception):
         super().__init__(", ".join(sorted(taken)))
 
 
-def put_batch(items: Sequence[TableItem], *, tries: int = MAX_ATTEMPTS) -> None:
-    """Put up to 25 items in one BatchWriteItem; unprocessed ones again, with backoff.
-
-    botocore retries a throttled call whole; DynamoDB may also accept part
-    of a batch and hand the rest back as ``UnprocessedItems``, which
-    PynamoDB's ``batch_write`` would resend at once, for as long as they
-    come back. Here they are resent after a full-jitter backoff, ``tries``
-    times, then the import stops (and can be resumed).
-    """
-    if len(items) > BATCH_WRITE_LIMIT:
-        raise ValueError(f"at most {BATCH_WRITE_LIMIT} items in one batch")
-    table = table_connection()
-    pending: Any = [item.serialize() for item in items]
-    for attempt in range(tries):
-        if attempt:
-            backoff(attempt - 1)
-        data = table.batch_write_item(put_items=pending)
-        unprocessed = data.get("UnprocessedItems", {}).get(table.table_name) or []
-        pending = [request["PutRequest"]["Item"] for request in unprocessed]
-        if not pending:
-            return
-    raise RuntimeError(f"{len(pending)} items still unprocessed after {tries} tries")
-
-
 def put_items(items: Sequence[TableItem]) -> None:
-    """Put any number of items, 25 a BatchWriteItem (``put_batch``), one call after another."""
-    for first in range(0, len(items), BATCH_WRITE_LIMIT):
-        put_batch(items[first : first + BATCH_WRITE_LIMIT])
+    """Put any number of items, 25 a BatchWriteItem, one call after another.
+
+    ``engine.batch_write``: DynamoDB may accept part of a batch and hand the
+    rest back as ``UnprocessedItems``; those are sent again after a
+    full-jitter backoff, a bounded number of times, and then the import
+    stops (``failures.Unavailable``), to be resumed.
+    """
+    batch_write(items)
 
 
 def put_users(users: Sequence[ImportedUser]) -> None:
@@ -89,15 +70,12 @@ def put_users(users: Sequence[ImportedUser]) -> None:
     if len(users) > BATCH_WRITE_LIMIT:
         raise ValueError(f"at most {BATCH_WRITE_LIMIT} users at a time")
     built = [user_items(user) for user in users]
-    put_batch([profile for profile, _, _ in built])
+    put_items([profile for profile, _, _ in built])
     taken: set[str] = set()
     for user, (_, username, email) in zip(users, built, strict=True):
-        for marker, claim, value in (
-            (UsernameItem, username, user.username),
-            (EmailItem, email, user.email),
-        ):
+        for claim, value in ((username, user.username), (email, user.email)):
             try:
-                claim.save(condition=_free_or_ours(marker, user.id))
+                claim.save(condition=_free_or_ours(type(claim), user.id))
             except PutError as exc:
                 if not condition_failed(exc):
                     raise
@@ -106,7 +84,7 @@ def put_users(users: Sequence[ImportedUser]) -> None:
         raise ImportConflict(taken)
 
 
-def _free_or_ours(marker: type[UsernameItem] | type[EmailItem], user_id: int) -> Any:
+def _free_or_ours(marker: type[ClaimItem], user_id: int) -> Any:
     return marker.pk.does_not_exist() | (marker.user_id == user_id)
 
 

@@ -10,7 +10,7 @@ whole item, so writing it again changes nothing: a resumed run ends where
 a clean one does.
 
 Throttling: botocore retries a throttled call (standard mode, with
-backoff), ``put_batch`` resends unprocessed items with backoff, and
+backoff), ``store.put_items`` resends unprocessed items with backoff, and
 ``Transaction.commit`` retries cancelled transactions; what still fails
 stops the run, to be resumed.
 """
@@ -53,10 +53,10 @@ def phases(plan: Plan) -> list[Phase]:
         store.put_items([item for m in batch for item in imports.movie_items(m, ratings[m.id])])
 
     def ratings_batch(batch: Sequence[imports.ImportedRating]) -> None:
-        store.put_batch([imports.rating_item(r) for r in batch])
+        store.put_items([imports.rating_item(r) for r in batch])
 
     def comments(batch: Sequence[imports.ImportedComment]) -> None:
-        store.put_batch([item for c in batch for item in imports.comment_items(c)])
+        store.put_items([item for c in batch for item in imports.comment_items(c)])
 
     limit = store.BATCH_WRITE_LIMIT
     return [
