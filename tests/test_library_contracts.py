@@ -1,7 +1,8 @@
 """What this project relies on inside PynamoDB and Chalice, where they have no public hook.
 
 Each use of a library's non-public attribute lives in one place
-(``chalicelib/storage/table.py``'s connection section, ``devtools/gateway.py``)
+(``chalicelib/storage/table/base.py``'s connection section and its
+``schema.py``, ``devtools/gateway.py``)
 and is pinned here: when a release changes the behaviour, this file fails,
 not the app in some quieter way. (The moto behaviour the embedded engine's
 faster transactions rely on is pinned in ``test_stream_runner.py``.)
@@ -38,7 +39,7 @@ class Probe(Model):
 
 
 def test_a_model_builds_its_connection_from_meta_and_caches_it_on_the_class() -> None:
-    # table.TableItem._get_connection points Meta at the settings' table just before
+    # TableItem._get_connection points Meta at the settings' table just before
     # PynamoDB's own _get_connection reads it; _point_at drops _connection to re-point.
     Probe._connection = None
     first = Probe._get_connection()

@@ -1,10 +1,10 @@
 """The only code that talks to DynamoDB: one table, every entity in it.
 
 Keys are generic (``pk``, ``sk``, ``gsi1pk``/``gsi1sk``, ``gsi2pk``/``gsi2sk``,
-``gsi3pk``/``gsi3sk``);
-each entity builds its own in ``table.py``. Ids are zero-padded to 16 digits
-inside keys so that string order is numeric (and, ids being time-ordered,
-chronological) order. There is no local secondary index: it would pin each
+``gsi3pk``/``gsi3sk``); each entity builds its own in the ``table`` package
+(one module per resource). Ids are zero-padded to 16 digits inside keys so
+that string order is numeric (and, ids being time-ordered, chronological)
+order. There is no local secondary index: it would pin each
 movie's item collection to one partition (and 10 GB), where DynamoDB can
 otherwise split a hot collection across partitions by sort-key range.
 
