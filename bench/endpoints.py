@@ -26,7 +26,7 @@ from chalicelib import auth, security
 from chalicelib.settings import get_settings
 from chalicelib.storage import engine, session_check
 from chalicelib.storage.table import table_definition, ttl_attribute_name
-from devtools.dynamodb import copy_each_table_once_per_transaction
+from devtools.dynamodb import copy_each_table_once_per_transaction, forget_model_instances
 from devtools.gateway import ContractClient
 
 WARM_UP = 2
@@ -70,6 +70,7 @@ def session() -> Iterator[Session]:
     # made the recording crawl. Timed apart from the app (MotoClock), so it changes no number.
     copy_each_table_once_per_transaction()
     with mock_aws():
+        forget_model_instances()  # or every table copied for a transaction stays in memory
         engine.reset()
         recorder = Recorder(*_create_table())
         with ContractClient(app, stage_name="test") as client:

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import moto.dynamodb.models
+from moto.core.model_instances import model_data
 from moto.dynamodb.models.table import Table
 from moto.server import (  # type: ignore[attr-defined]  # not in moto's __all__
     DomainDispatcherApplication,
@@ -107,12 +108,37 @@ def _one_request_at_a_time(app: WSGIApp) -> WSGIApp:
     return serialised
 
 
+class _Forgotten(list[Any]):
+    """A list that keeps nothing appended to it: moto's instance registry, made to forget."""
+
+    def append(self, instance: Any) -> None:
+        pass
+
+
+def forget_model_instances() -> None:
+    """Stop moto keeping every DynamoDB model instance it ever made, for as long as it runs.
+
+    moto's ``BaseModel`` appends each instance to a list on its class (for
+    its server's dashboard), which only stopping a mock empties. That is every
+    item ever written, and, since a transaction deep-copies its tables to
+    roll back with, a whole copy of the table per transaction: under
+    ``make run`` or a benchmark, which never reset, memory grew with the
+    square of the writes (``make bench`` was killed at 22 GB). Nothing here
+    reads the registry. Call it after a mock starts (stopping one installs
+    fresh lists); idempotent.
+    """
+    for service in ("dynamodb", "dynamodbstreams"):
+        for model in model_data[service].values():
+            model.instances_tracked = _Forgotten()  # type: ignore[attr-defined]
+
+
 def start_moto_server(host: str = "127.0.0.1", port: int = 0) -> tuple[EmbeddedDynamoDB, str]:
     """Start the embedded engine; return it and its endpoint URL (stop with ``.stop()``).
 
     ``port=0`` lets the OS pick a free port.
     """
     copy_each_table_once_per_transaction()
+    forget_model_instances()
     server = EmbeddedDynamoDB(host, port).start()
     return server, server.endpoint_url
 

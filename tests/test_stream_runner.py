@@ -3,19 +3,24 @@
 The handler here is a recording stand-in, so each rule is seen on its own;
 the app's own handler behind it is tested in test_movie_cleanup and
 test_rating_counters. Also pinned: the moto behaviour the embedded engine's
-faster transactions rely on (a cancelled transaction leaves nothing behind).
+faster transactions rely on (a cancelled transaction leaves nothing behind),
+and the registry of instances that would otherwise keep a copy of the table
+per transaction for as long as the engine runs.
 """
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import boto3
 import pytest
+from moto.dynamodb.models.table import Table
 
 from chalicelib.settings import get_settings
 from chalicelib.storage import changes
 from chalicelib.storage.table import CounterShardItem, MovieItem
+from devtools.dynamodb import forget_model_instances
 from devtools.stream_runner import StreamRunner, matches, table_stream_arn
 from tests.helpers.api import Api, User, body
 from tests.helpers.snapshots import table_items
@@ -198,3 +203,24 @@ def test_records_after_a_cancelled_transaction_are_still_read(
     assert api.post(f"/movies/{movie}/ratings", {"rating": 1}, token=bob.token).status_code == 200
     stream.drain()
     assert [len(batch) for batch in handler.batches] == [4, 1]
+
+
+def live_tables() -> int:
+    gc.collect()
+    return sum(1 for thing in gc.get_objects() if isinstance(thing, Table))
+
+
+@pytest.mark.parametrize("forgotten", [False, True], ids=["moto as it is", "forgotten"])
+def test_no_copy_of_the_table_outlives_its_transaction_once_instances_are_forgotten(
+    api: Api, alice: User, forgotten: bool
+) -> None:
+    """moto registers every model instance it makes, the copy of a table each transaction
+    takes included; ``make run`` and the benchmarks, which never reset moto, forget them."""
+    if forgotten:
+        forget_model_instances()
+    movie = body(api.post("/movies", {"title": "Talked about"}, token=alice.token))["id"]
+    before = live_tables()
+    for n in range(5):
+        comment = {"comment_text": f"Comment {n}"}
+        assert api.post(f"/movies/{movie}/comments", comment, token=alice.token).status_code == 200
+    assert live_tables() - before == (0 if forgotten else 5)
