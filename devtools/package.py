@@ -27,6 +27,11 @@ Chalice does not make, each part derived from the code or from the stage in
   where the stage turns on ``xray``.
 * Fixed function names (those ``chalice deploy`` would give), so that the
   IAM policies can name each function's log group.
+* The stage's method settings: API Gateway's cache for
+  ``chalicelib.gateway.CACHED_ROUTES`` and throttling per method
+  (``route_throttles``, within the stage's ``api_throttling`` cap), one
+  entry per method; and an AWS WAF web ACL on the stage (``firewall``):
+  rate rules per client address, AWS's known-bad-inputs rules.
 
 ``deployment.zip`` is then pruned of the modules no function imports
 (``devtools/lambda_package.py``).
