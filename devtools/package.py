@@ -27,6 +27,11 @@ Chalice does not make, each part derived from the code or from the stage in
   where the stage turns on ``xray``.
 * Fixed function names (those ``chalice deploy`` would give), so that the
   IAM policies can name each function's log group.
+* The stage's method settings: API Gateway's cache for
+  ``chalicelib.gateway.CACHED_ROUTES`` and throttling per method
+  (``route_throttles``, within the stage's ``api_throttling`` cap), one
+  entry per method; and an AWS WAF web ACL on the stage (``firewall``):
+  rate rules per client address, AWS's known-bad-inputs rules.
 
 ``deployment.zip`` is then pruned of the modules no function imports
 (``devtools/lambda_package.py``).
@@ -50,6 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import gateway, streams
+from chalicelib.gateway import CACHE_TTL_SECONDS as CACHE_TTL_SECONDS
+from chalicelib.gateway import CACHED_ROUTES as CACHED_ROUTES
 from chalicelib.http.middleware import cors_preflight_headers
 from chalicelib.http.operations import Operation, operation_of
 from chalicelib.storage.changes import FILTER_PATTERNS
@@ -176,8 +183,30 @@ STORAGE_CALLS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """API Gateway's token bucket for a method: ``rate`` requests a second, ``burst`` at once."""
+
+    rate: int
+    burst: int
+
+    @classmethod
+    def at(cls, rate: int) -> Throttle:
+        """``rate`` with a burst of half of it, the ratio of AWS's account default."""
+        return cls(rate, max(1, rate // 2))
+
+    def within(self, cap: Throttle | None) -> Throttle:
+        if cap is None:
+            return self
+        return Throttle(min(self.rate, cap.rate), min(self.burst, cap.burst))
+
+
+@dataclass(frozen=True)
 class Stage:
-    """A deployed stage, as ``.chalice/config.json`` describes it."""
+    """A deployed stage, as ``.chalice/config.json`` describes it.
+
+    ``throttle_cap``, from the stage's ``api_throttling`` (``rate_limit``,
+    ``burst_limit``), is the most any of its methods may take; none in prod.
+    """
 
     name: str
     app_name: str
@@ -185,6 +214,7 @@ class Stage:
     jwt_secret_parameter: str
     cors_allow_origin: str | None
     xray: bool
+    throttle_cap: Throttle | None = None
 
     @property
     def protected(self) -> bool:
@@ -216,7 +246,14 @@ def load_stage(name: str, config: Mapping[str, Any] | None = None) -> Stage:
         jwt_secret_parameter=env["JWT_SECRET_PARAMETER"],
         cors_allow_origin=env.get("CORS_ALLOW_ORIGIN") or None,
         xray=bool(stage.get("xray", config.get("xray", False))),
+        throttle_cap=_throttle(stage.get("api_throttling")),
     )
+
+
+def _throttle(setting: Mapping[str, int] | None) -> Throttle | None:
+    if setting is None:
+        return None
+    return Throttle(rate=int(setting["rate_limit"]), burst=int(setting["burst_limit"]))
 
 
 # ---------------------------------------------------------------- merge template
@@ -231,6 +268,7 @@ def merge_template(stage: Stage) -> dict[str, Any]:
         STREAM_EVENT: {"Properties": stream_source_patch()}
     }
     harden(stage, resources)
+    resources.update(firewall(stage))
     return {
         "Resources": resources,
         "Outputs": {"TableName": {"Value": {"Ref": TABLE}}},
@@ -301,31 +339,15 @@ def rest_api_patch(stage: Stage) -> dict[str, Any]:
             "DefinitionBody": definition,
             "CacheClusterEnabled": True,
             "CacheClusterSize": CACHE_CLUSTER_SIZE,
-            "MethodSettings": cache_method_settings(),
+            "MethodSettings": method_settings(stage),
         }
     }
 
 
 # ---------------------------------------------------------------- the stage cache
 
-# The public list pages, whose answers depend on the path and the query string only
-# (no token, no caller), served from API Gateway's stage cache for a short while: every
-# reader of a popular page (the first page of GET /movies or of a ranked list, a popular
-# search, a hot movie's comments and ratings) is then one read of DynamoDB per TTL, not
-# one per request. Not cached: the
-# movie detail and the average (exact at once), GET /movies/user and everything else
-# that names the caller, and every write.
-CACHED_ROUTES = (
-    ("/movies", "GET"),
-    ("/movies/search", "GET"),
-    ("/movies/{movie_id}/comments", "GET"),
-    ("/movies/{movie_id}/ratings", "GET"),
-)
-# How long a cached page is served. A list item's counters already trail by up to the
-# stream's batching window plus the handler's run; the cache adds this, so they trail by
-# at most 20 + 10 s plus the handler's run, inside the minute the contract allows; a
-# new comment or rating reaches its list within 10 s.
-CACHE_TTL_SECONDS = 10
+# Which public list pages API Gateway's stage cache serves and for how long live in
+# ``chalicelib.gateway`` (CACHED_ROUTES, CACHE_TTL_SECONDS), where the app reads them too.
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: pages of at most 100 items, a short TTL
 # The request header that also keys the cache. The contract echoes a caller's own
 # X-Request-Id, so a cached answer must not carry another caller's: a client that sends
@@ -386,25 +408,112 @@ def cached_paths() -> dict[str, Any]:
     return paths
 
 
-def cache_method_settings() -> list[dict[str, Any]]:
-    """Caching off for every method (a stage cache turns it on for every GET), on for a few."""
-    every: dict[str, Any] = {
-        "ResourcePath": "/*",
-        "HttpMethod": "*",
-        "CachingEnabled": False,
-        "CacheDataEncrypted": True,
-    }
-    cached = [
-        {
-            "ResourcePath": "/" + path.replace("/", "~1"),
-            "HttpMethod": method,
-            "CachingEnabled": True,
-            "CacheTtlInSeconds": CACHE_TTL_SECONDS,
-            "CacheDataEncrypted": True,
-        }
-        for path, method in CACHED_ROUTES
+def method_settings(stage: Stage) -> list[dict[str, Any]]:
+    """One entry per method: its cache (off but for the cached pages) and its throttling.
+
+    The first entry (``/*`` ``*``) is the stage's default: caching off (a
+    stage cache turns it on for every GET) and ``DEFAULT_THROTTLE``. Every
+    method the stage cache serves or ``route_throttles`` names has one entry
+    of its own with all of its settings, so that none is left to a default.
+    """
+    throttles = route_throttles()
+    routes = dict.fromkeys([*CACHED_ROUTES, *throttles])
+    every = _method_setting("/*", "*", DEFAULT_THROTTLE.within(stage.throttle_cap), cached=False)
+    return [every] + [
+        _method_setting(
+            "/" + path.replace("/", "~1"),
+            method,
+            throttles.get((path, method), DEFAULT_THROTTLE).within(stage.throttle_cap),
+            cached=(path, method) in CACHED_ROUTES,
+        )
+        for path, method in routes
     ]
-    return [every, *cached]
+
+
+def _method_setting(path: str, method: str, throttle: Throttle, *, cached: bool) -> dict[str, Any]:
+    setting: dict[str, Any] = {
+        "ResourcePath": path,
+        "HttpMethod": method,
+        "CachingEnabled": cached,
+        "CacheDataEncrypted": True,
+        "ThrottlingRateLimit": throttle.rate,
+        "ThrottlingBurstLimit": throttle.burst,
+    }
+    if cached:
+        setting["CacheTtlInSeconds"] = CACHE_TTL_SECONDS
+    return setting
+
+
+# ---------------------------------------------------------------- throttling
+
+# API Gateway's stage and method limits count every client together (a per-client limit
+# needs API keys; the web ACL below limits per address instead): they bound what one
+# route can take of the account's request quota, of Lambda's concurrency and of
+# DynamoDB, whoever sends it. The account's own quota per region (10,000 requests a
+# second, a burst of 5,000, by default; raised through Service Quotas) applies on top
+# and is lower than the goal's 400,000 a second: raise it with the traffic.
+
+# Every method not named below: what AWS gives an account by default, so that no one
+# ordinary route (a profile, a session, a comment, the docs) can take more than that.
+DEFAULT_THROTTLE = Throttle(10_000, 5_000)
+
+# The goal's rate of each route it names, in requests a second: bench.scale.Workload's
+# 100,000 rating changes (40% first ratings and 40% re-rates are POSTs, 20% deletes)
+# and 300,000 reads (30% details, 18% GET /movies pages: 10% plain, 5% top rated,
+# 3% of a genre; 5% searches, 5% owners' lists, 15% averages, 12% comment pages, 15%
+# rating pages). The seed's detail path is allowed what the detail is.
+# tests/test_template_protection.py holds these to the model's workload.
+GOAL_RATES: dict[tuple[str, str], int] = {
+    ("/movies/{movie_id}", "GET"): 90_000,
+    ("/movie/{movie_id}", "GET"): 90_000,
+    ("/movies", "GET"): 54_000,
+    ("/movies/search", "GET"): 15_000,
+    ("/movies/user", "GET"): 15_000,
+    ("/movies/{movie_id}/ratings/average", "GET"): 45_000,
+    ("/movies/{movie_id}/comments", "GET"): 36_000,
+    ("/movies/{movie_id}/ratings", "GET"): 45_000,
+    ("/movies/{movie_id}/ratings", "POST"): 80_000,
+    ("/movies/{movie_id}/ratings", "DELETE"): 20_000,
+}
+# Each is allowed twice its goal rate: the goal fits with room for a peak of twice it.
+GOAL_HEADROOM = 2
+
+# Password hashing: argon2id takes about 0.1 s of a 512 MB function (docs/PERFORMANCE.md),
+# a password change two of them. Each of these routes may keep at most HASHING_CONCURRENCY
+# functions busy (as many as Lambda keeps unreserved in any account), so a flood of
+# logins is answered 429 instead of taking the concurrency every other route needs.
+HASHING_CONCURRENCY = 100
+HASHING_SECONDS: dict[tuple[str, str], float] = {
+    ("/signup", "POST"): 0.1,
+    ("/login", "POST"): 0.1,
+    ("/users/me/password", "PUT"): 0.2,
+}
+
+# Every change to a movie is work for the stream consumer (its list entries, or its
+# cleanup), which has room for CONSUMER_MOVIE_BATCHES a second (bound by the hottest
+# list key: docs/PERFORMANCE.md, "Discovery") of which the goal's rating changes take
+# GOAL_MOVIE_BATCHES. The routes that change a movie share what is left: 100 a second
+# each, 30 each for the seed's three (490 in all, about 8 million movie changes a day).
+CONSUMER_MOVIE_BATCHES = 1_000
+GOAL_MOVIE_BATCHES = 503
+MOVIE_CHANGES: dict[tuple[str, str], int] = {
+    ("/movies", "POST"): 100,
+    ("/movies/{movie_id}", "PUT"): 100,
+    ("/movies/{movie_id}", "PATCH"): 100,
+    ("/movies/{movie_id}", "DELETE"): 100,
+    ("/new_movies", "POST"): 30,
+    ("/movie_update/{movie_id}", "PUT"): 30,
+    ("/movie_delete/{movie_id}", "DELETE"): 30,
+}
+
+
+def route_throttles() -> dict[tuple[str, str], Throttle]:
+    """The methods whose limits are not the default: the goal's, the hashing, the movie changes."""
+    throttles = {route: Throttle.at(rate * GOAL_HEADROOM) for route, rate in GOAL_RATES.items()}
+    for route, seconds in HASHING_SECONDS.items():
+        throttles[route] = Throttle.at(round(HASHING_CONCURRENCY / seconds))
+    throttles.update({route: Throttle.at(rate) for route, rate in MOVIE_CHANGES.items()})
+    return throttles
 
 
 def preflight_paths(origin: str) -> dict[str, Any]:
@@ -470,6 +579,140 @@ def stream_source_patch() -> dict[str, Any]:
         "MaximumBatchingWindowInSeconds": streams.BATCHING_WINDOW_SECONDS,
         "FilterCriteria": {"Filters": filters},
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+
+
+# ---------------------------------------------------------------- the web ACL
+
+WEB_ACL = "ApiFirewall"
+WEB_ACL_ASSOCIATION = "ApiFirewallAssociation"
+# AWS WAF counts a rate-based rule's requests per client address over a sliding window
+# (60, 120, 300 or 600 s) and blocks an address while its count is over the limit.
+RATE_WINDOW_SECONDS = 300
+# Every request of one address. A person reading and rating makes well under one request
+# a second, and the model's raters at most one change a second; 20 a second for five
+# minutes on end is a script, or some twenty people busy at once behind one NAT address.
+CLIENT_RATE_LIMIT = 6_000
+# Pages with an offset (or skip) of 100 or more, per address: the reads the stage cache
+# cannot hold for a hostile client. Such a page reads every row it skips from each of
+# GET /movies' two index shards (offset 10,000 at limit 100: about 20,000 movie items,
+# 1,000 read units and more), and every new offset is a new cache key. A seed client
+# walking all 10,000 rows a page of 100 at a time asks 100 of them; one a second for five
+# minutes, three such walks, is more than an honest one needs.
+DEEP_PAGE_RATE_LIMIT = 300
+DEEP_PAGE_PARAMETERS = ("offset", "skip")
+DEEP_PAGE_PATTERN = "[0-9]{3}"  # three digits in a row: 100 and deeper (after URL decoding)
+TOO_MANY_REQUESTS = "too-many-requests"  # the custom response body's key
+KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
+
+
+def firewall(stage: Stage) -> dict[str, Any]:
+    """An AWS WAF web ACL on the API's stage: rate rules per client address, known bad inputs.
+
+    A blocked address gets the contract's 429 (the body of API Gateway's own
+    throttling answer) with ``Retry-After`` set to the rule's window; a request
+    AWS's known-bad-inputs rules match (Log4Shell lookups, Java deserialisation,
+    exploitable paths) gets WAF's 403 as the ``WAF_FILTERED`` gateway response.
+    """
+    rules = [
+        _rate_rule(stage, "requests-per-client", 0, CLIENT_RATE_LIMIT),
+        _rate_rule(stage, "deep-pages-per-client", 1, DEEP_PAGE_RATE_LIMIT, _deep_page()),
+        {
+            "Name": "known-bad-inputs",
+            "Priority": 2,
+            "OverrideAction": {"None": {}},  # the group's own Block actions stand
+            "Statement": {
+                "ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": KNOWN_BAD_INPUTS}
+            },
+            "VisibilityConfig": _visibility(stage, "known-bad-inputs"),
+        },
+    ]
+    web_acl = {
+        "Type": "AWS::WAFv2::WebACL",
+        "Properties": {
+            "Name": f"{stage.app_name}-{stage.name}",
+            "Scope": "REGIONAL",
+            "DefaultAction": {"Allow": {}},
+            "CustomResponseBodies": {
+                TOO_MANY_REQUESTS: {
+                    "ContentType": "APPLICATION_JSON",
+                    "Content": gateway.THROTTLED.body().decode(),
+                }
+            },
+            "Rules": rules,
+            "VisibilityConfig": _visibility(stage, "all"),
+        },
+    }
+    association = {
+        "Type": "AWS::WAFv2::WebACLAssociation",
+        "Properties": {
+            # The stage SAM makes of Chalice's API (``RestAPI.Stage`` is its name).
+            "ResourceArn": {
+                "Fn::Sub": (
+                    "arn:${AWS::Partition}:apigateway:${AWS::Region}::"
+                    "/restapis/${RestAPI}/stages/${RestAPI.Stage}"
+                )
+            },
+            "WebACLArn": {"Fn::GetAtt": [WEB_ACL, "Arn"]},
+        },
+    }
+    return {WEB_ACL: web_acl, WEB_ACL_ASSOCIATION: association}
+
+
+def _rate_rule(
+    stage: Stage, name: str, priority: int, limit: int, scope: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Limit": limit,
+        "EvaluationWindowSec": RATE_WINDOW_SECONDS,
+        "AggregateKeyType": "IP",
+    }
+    if scope is not None:
+        statement["ScopeDownStatement"] = scope
+    headers = [{"Name": "Retry-After", "Value": str(RATE_WINDOW_SECONDS)}]
+    if stage.cors_allow_origin:
+        headers.append({"Name": "Access-Control-Allow-Origin", "Value": stage.cors_allow_origin})
+    return {
+        "Name": name,
+        "Priority": priority,
+        "Action": {
+            "Block": {
+                "CustomResponse": {
+                    "ResponseCode": gateway.THROTTLED.status_code,
+                    "CustomResponseBodyKey": TOO_MANY_REQUESTS,
+                    "ResponseHeaders": headers,
+                }
+            }
+        },
+        "Statement": {"RateBasedStatement": statement},
+        "VisibilityConfig": _visibility(stage, name),
+    }
+
+
+def _deep_page() -> dict[str, Any]:
+    """A request whose ``offset`` or ``skip`` holds three digits or more."""
+    return {
+        "OrStatement": {
+            "Statements": [
+                {
+                    "RegexMatchStatement": {
+                        "RegexString": DEEP_PAGE_PATTERN,
+                        "FieldToMatch": {"SingleQueryArgument": {"Name": name}},
+                        "TextTransformations": [{"Priority": 0, "Type": "URL_DECODE"}],
+                    }
+                }
+                for name in DEEP_PAGE_PARAMETERS
+            ]
+        }
+    }
+
+
+def _visibility(stage: Stage, metric: str) -> dict[str, Any]:
+    """CloudWatch metrics (AWS/WAFV2) and the console's sampled requests, per rule."""
+    return {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": f"{stage.app_name}-{stage.name}-{metric}",
     }
 
 

@@ -21,15 +21,15 @@ from typing import Any
 import pytest
 
 from app import app
+from chalicelib import gateway
 from chalicelib.http.operations import operation_of
 from chalicelib.storage import engine
-from tests.helpers.api import PASSWORD, User, body, user_payload
+from tests.helpers.api import PASSWORD, UNAVAILABLE, User, body, user_payload
 from tests.helpers.faults import (
     BOTOCORE_ATTEMPTS,
     CONFLICT,
     TRANSIENT,
     DynamoFaults,
-    assert_unavailable,
     error_answer,
 )
 from tests.helpers.snapshots import Snapshot, changed_keys, restore, table_items
@@ -148,6 +148,19 @@ def test_every_route_that_uses_the_table_has_a_fault_scenario() -> None:
 # ---------------------------------------------------------------- DynamoDB stays unavailable
 
 
+def assert_unavailable_on(call: Call, response: Any) -> None:
+    """503 with the contract's body, asking for a wait as long as the stage cache keeps it.
+
+    API Gateway's stage cache keeps a cached page's 503 for its 10 s TTL, so a
+    cached route asks for 10 s (a client that waits as told misses the cached
+    503); every other route asks for 1 s.
+    """
+    assert response.status_code == 503, response.body
+    assert body(response) == UNAVAILABLE
+    cached = (call.route, call.method) in gateway.CACHED_ROUTES
+    assert response.headers["Retry-After"] == ("10" if cached else "1"), call.id
+
+
 @pytest.mark.parametrize("call", CALLS, ids=lambda call: call.id)
 def test_dynamodb_staying_unavailable_is_a_503_that_writes_nothing(
     world: World, faults: DynamoFaults, call: Call
@@ -164,7 +177,7 @@ def test_dynamodb_staying_unavailable_is_a_503_that_writes_nothing(
         for kind, answer in TRANSIENT.items():
             faults.clear()
             faults.fail(operation, answer)
-            assert_unavailable(call.send(world))
+            assert_unavailable_on(call, call.send(world))
             sent = faults.attempts[operation]
             assert sent == BOTOCORE_ATTEMPTS * call.operations.count(operation), (kind, sent)
             assert faults.app_backoffs == [], kind
@@ -172,7 +185,7 @@ def test_dynamodb_staying_unavailable_is_a_503_that_writes_nothing(
     if "TransactWriteItems" in call.operations:
         faults.clear()
         faults.fail("TransactWriteItems", CONFLICT)
-        assert_unavailable(call.send(world))
+        assert_unavailable_on(call, call.send(world))
         assert faults.attempts["TransactWriteItems"] == engine.MAX_ATTEMPTS
         assert faults.botocore_retries == 0
         assert len(faults.app_backoffs) == engine.MAX_ATTEMPTS - 1

@@ -20,13 +20,16 @@ def api(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def test_the_stage_has_a_cache_that_serves_only_the_public_list_pages(api: dict[str, Any]) -> None:
     assert api["CacheClusterEnabled"] is True
-    every, *cached = api["MethodSettings"]
-    # A stage cache turns caching on for every GET; the first setting turns it off again.
+    every, *methods = api["MethodSettings"]
+    # A stage cache turns caching on for every GET; the first setting turns it off again,
+    # and so does every other method's own entry (its throttling) but the cached ones'.
     assert [every[name] for name in ("ResourcePath", "HttpMethod", "CachingEnabled")] == [
         "/*",
         "*",
         False,
     ]
+    cached = [setting for setting in methods if setting["CachingEnabled"]]
+    assert all(setting["CachingEnabled"] is False for setting in methods if setting not in cached)
     assert [(s["ResourcePath"], s["HttpMethod"]) for s in cached] == [
         ("/~1movies", "GET"),
         ("/~1movies~1search", "GET"),
@@ -36,6 +39,7 @@ def test_the_stage_has_a_cache_that_serves_only_the_public_list_pages(api: dict[
     for setting in cached:
         assert setting["CachingEnabled"] is True
         assert setting["CacheTtlInSeconds"] == package.CACHE_TTL_SECONDS == 10
+    assert not [s for s in methods if s not in cached and "CacheTtlInSeconds" in s]
     assert all(setting["CacheDataEncrypted"] for setting in api["MethodSettings"])
 
 

@@ -4,8 +4,9 @@
 into its own 500 before any middleware sees it, so the wrapper is where
 domain errors become ``{"detail": ...}`` responses, where a DynamoDB that
 stayed throttled or silent through botocore's retries becomes a 503 with
-``Retry-After`` (``storage.engine.unavailable``), and where any other
-exception is logged with its trace and answered with a bare 500. It also
+``Retry-After`` (``storage.engine.unavailable``; on a cached route as long
+as the stage cache keeps it: ``gateway.retry_after_seconds``), and where any
+other exception is logged with its trace and answered with a bare 500. It also
 enforces authentication for protected routes (see ``chalicelib.auth``).
 
 The declaration is kept as an ``Operation``, which ``chalicelib.openapi``
@@ -25,7 +26,7 @@ from typing import Any
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel
 
-from chalicelib import auth, errors, failures
+from chalicelib import auth, errors, failures, gateway
 from chalicelib.errors import ApiError
 from chalicelib.failures import Failure
 from chalicelib.http.failures import api_error
@@ -193,7 +194,8 @@ def _handler(bp: Blueprint, operation: Operation) -> View:
                 **_arguments(operation, bp.current_request, raw_params)
             )
         except Exception as exc:  # every failure becomes a response here, or Chalice's 500
-            return _failure_response(operation.path, exc)
+            failed = _failure_response(operation.path, exc)
+            return _cacheable(failed, operation.path, bp.current_request.method)
         return response
 
     handler.__name__ = operation.view.__name__
@@ -230,6 +232,13 @@ def _failure_response(route: str, exc: Exception) -> Response:
         return error_response(errors.InternalServerError())
     log.warning("dynamodb unavailable", extra={"fields": _failure(route, exc)})
     return error_response(errors.ServiceUnavailable())
+
+
+def _cacheable(response: Response, path: str, method: str) -> Response:
+    """A 503 that asks for as long a wait as the stage cache may keep it (1 s if uncached)."""
+    if response.status_code == errors.ServiceUnavailable.status_code:
+        response.headers["Retry-After"] = str(gateway.retry_after_seconds(path, method))
+    return response
 
 
 def _route_options(operation: Operation, content_types: list[str] | None) -> dict[str, Any]:
