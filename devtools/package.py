@@ -600,8 +600,12 @@ CLIENT_RATE_LIMIT = 6_000
 # walking all 10,000 rows a page of 100 at a time asks 100 of them; one a second for five
 # minutes, three such walks, is more than an honest one needs.
 DEEP_PAGE_RATE_LIMIT = 300
-DEEP_PAGE_PARAMETERS = ("offset", "skip")
-DEEP_PAGE_PATTERN = "[0-9]{3}"  # three digits in a row: 100 and deeper (after URL decoding)
+# In the whole query string (URL-decoded): an ``offset`` or ``skip`` whose value starts
+# with three digits, that is 100 and deeper. The app takes plain decimal digits only
+# (``chalicelib.schemas.pages.decimal_digits``), so every deep offset it reads is
+# spelled so; and matching anywhere in the query string counts a repeated argument
+# whichever occurrence the app reads (the last).
+DEEP_PAGE_PATTERN = "(^|&)(offset|skip)=[0-9]{3}"
 TOO_MANY_REQUESTS = "too-many-requests"  # the custom response body's key
 KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
 
@@ -690,19 +694,12 @@ def _rate_rule(
 
 
 def _deep_page() -> dict[str, Any]:
-    """A request whose ``offset`` or ``skip`` holds three digits or more."""
+    """A request with an ``offset`` or ``skip`` of three digits or more (``DEEP_PAGE_PATTERN``)."""
     return {
-        "OrStatement": {
-            "Statements": [
-                {
-                    "RegexMatchStatement": {
-                        "RegexString": DEEP_PAGE_PATTERN,
-                        "FieldToMatch": {"SingleQueryArgument": {"Name": name}},
-                        "TextTransformations": [{"Priority": 0, "Type": "URL_DECODE"}],
-                    }
-                }
-                for name in DEEP_PAGE_PARAMETERS
-            ]
+        "RegexMatchStatement": {
+            "RegexString": DEEP_PAGE_PATTERN,
+            "FieldToMatch": {"QueryString": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "URL_DECODE"}],
         }
     }
 

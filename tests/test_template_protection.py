@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -19,6 +20,8 @@ from app import app
 from bench.scale import Workload
 from chalicelib import gateway
 from devtools import package
+from tests.helpers.api import Api, User, body
+from tests.helpers.comments import new_movie
 from tests.helpers.template import resources
 
 
@@ -190,26 +193,73 @@ def test_every_client_address_is_limited_to_6000_requests_in_five_minutes(
     assert_blocks_with_the_contract_s_429(stage, found)
 
 
+# Query strings as a client sends them; the deep ones are counted, whichever occurrence of
+# a repeated argument the app reads, and however the digits are percent-encoded.
+QUERIES = (
+    "offset=0",
+    "offset=99",
+    "offset=100",
+    "skip=9999",
+    "limit=100",
+    "limit=10&offset=10000",
+    "offset=0&offset=10000",
+    "offset=10000&offset=0",
+    "offset=%31%30%30",
+    "myoffset=1000",
+)
+
+
+def deep_page_rule_counts(stage: package.Stage, query: str) -> bool:
+    """Whether the deep-page rule's statement matches ``query`` (WAF's regex, in Python's)."""
+    statement = rule(stage, "deep-pages-per-client")["Statement"]["RateBasedStatement"]
+    regex = statement["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"]
+    return re.search(regex, unquote(query)) is not None
+
+
+@pytest.mark.parametrize("raw", ["1_0_0_0_0", "10_00", "100.0", " 100", "+100", "1e4"])
+@pytest.mark.parametrize(
+    ("path", "argument"),
+    [("/movies", "offset"), ("/movies/{id}/comments", "skip"), ("/movies/{id}/ratings", "skip")],
+)
+def test_the_app_reads_no_deep_offset_the_rule_would_not_count(
+    api: Api, alice: User, path: str, argument: str, raw: str
+) -> None:
+    """A value Python's ``int`` takes but the rule's digits do not match is refused, not read."""
+    path = path.format(id=new_movie(api, alice))
+    answer = api.get(f"{path}?{argument}={quote(raw)}")
+    assert (answer.status_code, body(answer)) == (
+        422,
+        {
+            "detail": [
+                {
+                    "type": "int_parsing",
+                    "loc": ["query", argument],
+                    "msg": "Input should be a valid integer, unable to parse string as an integer",
+                    "input": raw,
+                }
+            ]
+        },
+    )
+
+
 def test_deep_offset_pages_are_limited_to_300_in_five_minutes_per_address(
     stage: package.Stage,
 ) -> None:
     statement = rule(stage, "deep-pages-per-client")["Statement"]["RateBasedStatement"]
     assert (statement["Limit"], statement["EvaluationWindowSec"]) == (300, 300)
     assert statement["AggregateKeyType"] == "IP"
-    matches = statement["ScopeDownStatement"]["OrStatement"]["Statements"]
-    assert [m["RegexMatchStatement"]["FieldToMatch"] for m in matches] == [
-        {"SingleQueryArgument": {"Name": "offset"}},
-        {"SingleQueryArgument": {"Name": "skip"}},
+    regex = statement["ScopeDownStatement"]["RegexMatchStatement"]
+    assert regex["FieldToMatch"] == {"QueryString": {}}
+    assert regex["TextTransformations"] == [{"Priority": 0, "Type": "URL_DECODE"}]
+    counted = [query for query in QUERIES if deep_page_rule_counts(stage, query)]
+    assert counted == [
+        "offset=100",
+        "skip=9999",
+        "limit=10&offset=10000",
+        "offset=0&offset=10000",
+        "offset=10000&offset=0",
+        "offset=%31%30%30",
     ]
-    for match in matches:
-        regex = match["RegexMatchStatement"]
-        assert regex["TextTransformations"] == [{"Priority": 0, "Type": "URL_DECODE"}]
-        pattern = re.compile(regex["RegexString"])
-        assert [v for v in ("0", "10", "99", "100", "9999", "10000") if pattern.search(v)] == [
-            "100",
-            "9999",
-            "10000",
-        ]
     assert_blocks_with_the_contract_s_429(stage, rule(stage, "deep-pages-per-client"))
 
 

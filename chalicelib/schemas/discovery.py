@@ -10,10 +10,10 @@ from pydantic_core import PydanticCustomError
 from chalicelib import discovery
 from chalicelib.schemas import RequestModel, ResponseModel
 from chalicelib.schemas.movies import Genre, GenreName
-from chalicelib.schemas.pages import Cursor, Limit, Offset
+from chalicelib.schemas.pages import DIGITS_ONLY, Cursor, Limit, Offset
 
 Sort = Literal["newest", "top_rated", "most_rated", "release_date"]
-Year = Annotated[int, Field(ge=1870, le=2100)]
+Year = Annotated[int, Field(ge=1870, le=2100), DIGITS_ONLY]
 MAX_QUERY_CHARS = 100
 
 
