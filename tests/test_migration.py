@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 
+from chalicelib import failures
 from chalicelib.storage import engine
 from devtools.dynamodb import start_moto_server
 from devtools.migrate import writer
 from devtools.migrate.report import KINDS, Report
 from tests.helpers.api import Api, body, user_payload
+from tests.helpers.faults import install, unprocessed_writes
 from tests.helpers.migration import SERIAL_MAX, run, token
 from tests.helpers.original_data import World
 from tests.helpers.snapshots import table_items
@@ -99,6 +101,50 @@ def test_a_run_that_stops_half_way_resumes_to_the_clean_result(
         run(url, workers=2)
     half = table_items()
     assert 0 < len(half) < len(clean)
+    assert run(url, workers=2).outcome == "complete"
+    assert table_items() == clean
+
+
+def test_batches_handed_back_unprocessed_are_resent_until_they_land(
+    original: tuple[str, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = original
+    run(url, workers=2)
+    clean = table_items()
+    _fresh_table()
+    faults = install(monkeypatch)
+    faults.answer_to("BatchWriteItem", unprocessed_writes, times=5)
+
+    assert run(url, workers=2).outcome == "complete"
+
+    assert table_items() == clean
+    assert len(faults.app_backoffs) == 5
+
+
+def test_a_run_that_stays_throttled_stops_and_resumes_to_the_clean_result(
+    original: tuple[str, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = original
+    run(url, workers=2)
+    clean = table_items()
+    _fresh_table()
+    faults = install(monkeypatch)
+    calls = {"n": 0}
+
+    def hand_everything_back_from_the_fourth_batch(**_: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            faults.answer_to("BatchWriteItem", unprocessed_writes)
+
+    with (
+        app_hook("before-call.dynamodb.BatchWriteItem", hand_everything_back_from_the_fourth_batch),
+        pytest.raises(failures.Unavailable),
+    ):
+        run(url, workers=2)
+    half = table_items()
+    assert 0 < len(half) < len(clean)
+    faults.clear()
+
     assert run(url, workers=2).outcome == "complete"
     assert table_items() == clean
 

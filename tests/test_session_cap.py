@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from chalicelib.settings import get_settings
-from chalicelib.storage import sessions
+from chalicelib.storage import engine, sessions
 from chalicelib.storage.table import SessionItem, UserItem
 from devtools.backfill import PROFILES, backfill
 from tests.helpers.api import PASSWORD, Api, CallCounter, User
 from tests.helpers.concurrency import all_at_once
+from tests.helpers.faults import assert_unavailable
 from tests.helpers.sessions import (
     age_session,
     assert_access_refused,
@@ -229,3 +230,36 @@ def test_an_old_profile_logs_in_before_the_backfill_and_gets_its_map(
     dynamodb_calls.reset()
     login(api, alice)
     assert dict(dynamodb_calls.calls) == {"BatchGetItem": 1, "TransactWriteItems": 1}
+
+
+def test_a_login_whose_every_eviction_is_raced_is_a_bounded_503(
+    api: Api,
+    alice: User,
+    small_cap: int,
+    dynamodb_calls: CallCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another login ends the chosen sessions first, every time: six tries, then 503."""
+    logins(api, alice, small_cap - 1)
+    backoffs: list[float] = []
+    monkeypatch.setattr(engine, "sleep", backoffs.append)
+    other_sessions = iter(range(1, 100))
+
+    def another_login_evicts_first(model: Any, params: dict[str, Any], **_: Any) -> None:
+        actions = params.get("TransactItems", []) if model.name == "TransactWriteItems" else []
+        victims = [a["Delete"]["Key"]["sk"]["S"] for a in actions if "Delete" in a]
+        if victims:  # end the victims and start as many others, keeping the map full
+            profile = UserItem(*UserItem.key(alice.id))
+            ended = [UserItem.session_entry(int(v.split("#")[1])).remove() for v in victims]
+            started = [UserItem.session_entry(next(other_sessions)).set(True) for _ in victims]
+            profile.update([*ended, *started])
+
+    dynamodb_calls.reset()
+    with app_hook("provide-client-params.dynamodb", another_login_evicts_first):
+        answer = api.post("/login", {"username": alice.username, "password": PASSWORD})
+
+    assert_unavailable(answer)
+    assert dynamodb_calls.calls["TransactWriteItems"] == engine.MAX_ATTEMPTS
+    assert dynamodb_calls.calls["Query"] == engine.MAX_ATTEMPTS - 1
+    assert len(backoffs) == engine.MAX_ATTEMPTS - 2
+    assert len(profile_sessions(alice)) == small_cap

@@ -331,3 +331,18 @@ def test_when_dynamodb_cannot_say_whether_a_session_is_live_the_answer_is_503(
     assert body(response) == {"detail": "Service temporarily unavailable; try again shortly"}
     assert response.headers["Retry-After"]
     assert len(attempts) == 3  # botocore's own retries, then the answer
+
+
+def test_a_refresh_whose_rotation_is_lost_every_time_is_401_after_two_tries(
+    api: Api, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = login(api, alice)
+    tries: list[int] = []
+
+    def lost(*_: Any, **__: Any) -> None:
+        tries.append(1)
+        raise sessions.RotationLost()
+
+    monkeypatch.setattr(sessions, "rotate", lost)
+    assert_invalid_refresh(refresh(api, tokens["refresh_token"]))
+    assert len(tries) == 2
