@@ -29,7 +29,7 @@ from tests.helpers.api import Api, body, user_payload
 from tests.helpers.faults import install, unprocessed_writes
 from tests.helpers.migration import SERIAL_MAX, run, token
 from tests.helpers.original_data import World
-from tests.helpers.snapshots import table_items
+from tests.helpers.snapshots import Snapshot, table_items
 from tests.helpers.table import app_hook, create_table, dynamodb_client
 
 # ---------------------------------------------------------------- ids
@@ -84,9 +84,7 @@ def test_a_run_that_stops_half_way_resumes_to_the_clean_result(
     original: tuple[str, World],
 ) -> None:
     url, _ = original
-    run(url, workers=2)
-    clean = table_items()
-    _fresh_table()
+    clean = clean_run_then_an_empty_table(url)
     calls = {"n": 0}
 
     def crash_after_some_batches(**_: Any) -> None:
@@ -109,9 +107,7 @@ def test_batches_handed_back_unprocessed_are_resent_until_they_land(
     original: tuple[str, World], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, _ = original
-    run(url, workers=2)
-    clean = table_items()
-    _fresh_table()
+    clean = clean_run_then_an_empty_table(url)
     faults = install(monkeypatch)
     faults.answer_to("BatchWriteItem", unprocessed_writes, times=5)
 
@@ -125,9 +121,7 @@ def test_a_run_that_stays_throttled_stops_and_resumes_to_the_clean_result(
     original: tuple[str, World], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, _ = original
-    run(url, workers=2)
-    clean = table_items()
-    _fresh_table()
+    clean = clean_run_then_an_empty_table(url)
     faults = install(monkeypatch)
     calls = {"n": 0}
 
@@ -158,9 +152,13 @@ def test_a_table_with_other_data_is_refused(api: Api, original: tuple[str, World
     assert table_items() == before
 
 
-def _fresh_table() -> None:
+def clean_run_then_an_empty_table(url: str) -> Snapshot:
+    """What a migration without incidents leaves; the table is then emptied for another."""
+    run(url, workers=2)
+    clean = table_items()
     dynamodb_client().delete_table(TableName=os.environ["TABLE_NAME"])
     create_table()
+    return clean
 
 
 def test_make_migrate_seed_dry_run_prints_the_summary(
