@@ -318,7 +318,7 @@ def render(
         "One request per endpoint on a small data set (the read endpoints read a movie with "
         "three comment threads, a reply and three ratings). RRU/WRU: request units from the "
         "item sizes (4 KB reads, half for eventually consistent; 1 KB writes; transactions "
-        "double). Index WRU: writes to the GSIs and the LSI on top. † hashes or verifies a "
+        "double). Index WRU: writes to the GSIs on top. † hashes or verifies a "
         "password.",
         dynamodb_work(results),
         "## App CPU per request",
