@@ -59,9 +59,9 @@ from bench.report import table
 from bench.scenarios import CATALOGUE, MOVIE, Call, User, World
 from bench.streams import StreamMapping, StreamTap, deliver, stream_mapping
 from chalicelib import security
+from chalicelib.gateway import CACHE_TTL_SECONDS
 from chalicelib.storage import session_check, sessions
 from chalicelib.storage.table import SessionItem, UserItem
-from devtools.package import CACHE_TTL_SECONDS
 
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 RATIO_LIMIT = 1.5

@@ -55,8 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import gateway, streams
-from chalicelib.gateway import CACHE_TTL_SECONDS as CACHE_TTL_SECONDS
-from chalicelib.gateway import CACHED_ROUTES as CACHED_ROUTES
+from chalicelib.gateway import CACHE_TTL_SECONDS, CACHED_ROUTES
 from chalicelib.http.middleware import cors_preflight_headers
 from chalicelib.http.operations import Operation, operation_of
 from chalicelib.storage.changes import FILTER_PATTERNS

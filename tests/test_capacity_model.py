@@ -24,7 +24,7 @@ from bench.model import (
 )
 from bench.scale import Workload, over_budget, ratio, read_parts
 from bench.streams import StreamMapping, matches
-from devtools import package
+from chalicelib import gateway
 
 MOVIE_ID, USER_ID = 123456789012345, 100000000000007
 
@@ -163,8 +163,8 @@ def test_a_request_over_1_5x_its_baseline_is_flagged_unless_its_reason_is_docume
 
 def test_the_model_caches_the_reads_the_deploy_template_caches_with_its_ttl() -> None:
     workload = Workload()
-    assert set(workload.cached_reads.values()) == {p for p, _ in package.CACHED_ROUTES}
-    assert workload.cache_ttl_seconds == package.CACHE_TTL_SECONDS
+    assert set(workload.cached_reads.values()) == {p for p, _ in gateway.CACHED_ROUTES}
+    assert workload.cache_ttl_seconds == gateway.CACHE_TTL_SECONDS
     assert not {"detail", "average", "my movies page"} & set(workload.cached_reads)
 
 

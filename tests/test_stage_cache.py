@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from app import app
+from chalicelib import gateway
 from chalicelib.http.operations import operation_of
 from devtools import package
 
@@ -38,7 +39,7 @@ def test_the_stage_has_a_cache_that_serves_only_the_public_list_pages(api: dict[
     ]
     for setting in cached:
         assert setting["CachingEnabled"] is True
-        assert setting["CacheTtlInSeconds"] == package.CACHE_TTL_SECONDS == 10
+        assert setting["CacheTtlInSeconds"] == gateway.CACHE_TTL_SECONDS == 10
     assert not [s for s in methods if s not in cached and "CacheTtlInSeconds" in s]
     assert all(setting["CacheDataEncrypted"] for setting in api["MethodSettings"])
 
@@ -47,7 +48,7 @@ def test_no_cached_route_names_the_caller_nor_is_the_detail_or_the_average_cache
     for _, method, operation in package.cached_operations():
         assert method == "GET"
         assert not operation.authenticated
-    cached = {path for path, _ in package.CACHED_ROUTES}
+    cached = {path for path, _ in gateway.CACHED_ROUTES}
     assert not cached & {"/movies/user", "/movies/{movie_id}", "/movie/{movie_id}"}
     assert "/movies/{movie_id}/ratings/average" not in cached
 
@@ -56,7 +57,7 @@ def test_a_cached_page_is_keyed_by_its_path_ids_its_whole_query_and_the_callers_
     api: dict[str, Any],
 ) -> None:
     paths = api["DefinitionBody"]["paths"]
-    for path, method in package.CACHED_ROUTES:
+    for path, method in gateway.CACHED_ROUTES:
         view = app.routes[path][method].view_function
         operation = operation_of(view)
         assert operation is not None and operation.query is not None
